@@ -1,0 +1,1 @@
+"""Prefect flows and the `triage` CLI: thin wiring over pipeline/ and models/."""

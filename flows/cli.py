@@ -1,0 +1,264 @@
+"""The `triage` command line: one entry point for data engineers, ML staff and the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from pipeline.config import ConfigError, Settings
+
+app = typer.Typer(help="kommun-triage: sort municipal e-mails and calls into the right queue.", no_args_is_help=True)
+data_app = typer.Typer(help="The labelled corpus.", no_args_is_help=True)
+runs_app = typer.Typer(help="MLflow training runs.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(runs_app, name="runs")
+
+T = TypeVar("T")
+EXIT_USAGE = 2
+EXIT_BAD_LINES = 3
+
+
+def _settings() -> Settings:
+    """Settings from the environment, with Prefect and MLflow pointed under the data directory."""
+    settings = Settings()
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    # Prefect reads these when it is first imported, so they are set before any flow module is imported.
+    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    return settings
+
+
+def fail(message: str, hint: str, code: int = EXIT_USAGE) -> None:
+    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
+    typer.echo(f"  What to do: {hint}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def step(label: str) -> Iterator[None]:
+    """Print what is happening and how long it took, so long commands show progress."""
+    typer.echo(f"… {label}", err=True)
+    started = time.perf_counter()
+    yield
+    typer.echo(f"  done in {time.perf_counter() - started:.1f} s", err=True)
+
+
+def guarded(action: Callable[[], T]) -> T:
+    """Run an action and turn the project's expected failures into one clear sentence each."""
+    from models.tracking import NoModelError
+    from pipeline.corpus import CorpusError
+    from pipeline.ingest import IngestError
+
+    try:
+        return action()
+    except ConfigError as exc:
+        fail(str(exc), "fix the file named above; configs/ holds working examples.")
+    except CorpusError as exc:
+        fail(str(exc), "run `triage data build` to (re)build the corpus splits from data/raw/.")
+    except NoModelError as exc:
+        fail(str(exc), "train and register one first with `triage train` (or run `triage demo`).")
+    except IngestError as exc:
+        fail(str(exc), "check the path and the file's format.")
+    raise AssertionError("unreachable")
+
+
+# --- data ------------------------------------------------------------------------------------------------------
+
+
+@data_app.command("build")
+def data_build(
+    raw_dir: Annotated[Path, typer.Option(help="Folder of written drafts (*.jsonl).")] = Path("data/raw"),
+    corpus_dir: Annotated[Path, typer.Option(help="Where train/dev/test.jsonl are written.")] = Path("data/corpus"),
+) -> None:
+    """Merge written drafts into the fixed train/dev/test split (items already placed keep their split)."""
+    from pipeline.corpus import build_corpus
+
+    counts = guarded(lambda: build_corpus(raw_dir, corpus_dir))
+    typer.echo(" ".join(f"{split}={n}" for split, n in counts.items()))
+
+
+# --- ingest / train / triage ----------------------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    mail_dir: Annotated[Path | None, typer.Option(help="Folder of .eml files.")] = None,
+    call_log: Annotated[Path | None, typer.Option(help="Call-log CSV (semicolon-separated).")] = None,
+) -> None:
+    """Ingest e-mails and call notes into the case store (re-running stores nothing twice)."""
+    if not mail_dir and not call_log:
+        fail("nothing to ingest", "pass --mail-dir and/or --call-log.")
+    settings = _settings()
+    from flows.ingest import ingest_flow
+
+    with step("ingesting"):
+        reports = guarded(lambda: ingest_flow(settings.case_store_url, str(mail_dir) if mail_dir else None,
+                                              str(call_log) if call_log else None))
+    for report in reports:
+        typer.echo(f"read {report.read}, stored {report.stored} new, skipped {report.skipped_auto_replies} "
+                   f"auto-replies, {len(report.failed)} failed")
+        for ref, reason in report.failed[:20]:
+            typer.echo(f"  failed: {ref}: {reason}")
+
+
+@app.command()
+def train(
+    alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none).")] = "champion",
+) -> None:
+    """Train the configured model on the corpus, log it to MLflow and register it."""
+    settings = _settings()
+    from flows.train import train_flow
+
+    with step("training and registering"):
+        summary = guarded(lambda: train_flow(str(settings.config_dir), settings.tracking_uri,
+                                             str(settings.artifact_root), alias or None))
+    metrics = summary["metrics"]
+    typer.echo(f"registered {summary['model']} version {summary['version']}"
+               f"{f' as @{alias}' if alias else ''} (run {summary['run_id']})")
+    typer.echo(f"test: topic macro-F1 {metrics['test_topic_macro_f1']:.3f}, akut recall {metrics['test_akut_recall']:.3f}"
+               " (on our written corpus, not real-world accuracy)")
+
+
+def _default_model_uri() -> str:
+    from pipeline.config import load_training
+
+    settings = _settings()
+    return f"models:/{guarded(lambda: load_training(settings.config_dir)).registered_model}@champion"
+
+
+@app.command("triage")
+def triage_command(model: Annotated[str | None, typer.Option(help="Model URI; default the champion.")] = None) -> None:
+    """Classify and route every new case in the case store."""
+    settings = _settings()
+    from flows.triage import triage_flow
+
+    model_uri = model or _default_model_uri()
+    with step(f"classifying and routing new cases with {model_uri}"):
+        report = guarded(lambda: triage_flow(settings.case_store_url, model_uri, settings.tracking_uri,
+                                             str(settings.config_dir), settings.tenant))
+    typer.echo(f"routed {report.routed} cases: {report.needs_review} to manual triage, {report.akut} akut")
+
+
+@app.command()
+def queues(queue: Annotated[str | None, typer.Argument(help="Show the cases of this queue.")] = None,
+           limit: Annotated[int, typer.Option(help="How many cases to show.")] = 20) -> None:
+    """Open cases per queue, or the cases of one queue, most urgent first."""
+    settings = _settings()
+    from pipeline.store import open_store
+
+    store = open_store(settings.case_store_url)
+    if queue is None:
+        counts = store.queue_counts()
+        if not counts:
+            typer.echo("No routed cases yet: run `triage ingest` and `triage triage` (or `triage demo`).")
+            return
+        typer.echo(f"{'queue':<22}{'open':>6}{'akut':>6}{'review':>8}")
+        for row in counts:
+            typer.echo(f"{row.queue:<22}{row.open_cases:>6}{row.urgent:>6}{row.needs_review:>8}")
+        typer.echo(f"{'total':<22}{sum(r.open_cases for r in counts):>6}")
+        return
+    for case in store.list_queue(queue, limit=limit):
+        prediction, routing = case.prediction, case.routing
+        assert prediction and routing
+        first_line = case.inquiry.body.splitlines()[0][:70] if case.inquiry.body else ""
+        typer.echo(f"P{routing.priority} {prediction.urgency:<6} {prediction.topic:<24} "
+                   f"{prediction.topic_confidence:.2f}  {case.id}  {first_line}")
+
+
+# --- classify --------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def classify(
+    input_path: Annotated[str, typer.Option("--in", help="JSON Lines input, '-' for stdin.")],
+    output_path: Annotated[str, typer.Option("--out", help="JSON Lines output, '-' for stdout.")],
+    model: Annotated[str | None, typer.Option(help="Model URI; default the registered champion.")] = None,
+) -> None:
+    """Classify inquiries from JSON Lines (id, channel, subject, body); exit 3 if some lines were bad."""
+    settings = _settings()
+    from models import tracking
+    from models.batch import classify_lines
+    from pipeline.config import load_taxonomy, load_tenant
+
+    if input_path != "-" and not Path(input_path).is_file():
+        fail(f"input file not found: {input_path}", "pass an existing JSON Lines file, or '-' for stdin.")
+    tenant = guarded(lambda: load_tenant(settings.config_dir, settings.tenant, load_taxonomy(settings.config_dir)))
+    model_uri = model or _default_model_uri()
+    tracking.configure_uri(settings.tracking_uri)
+    classifier = guarded(lambda: tracking.load_classifier(model_uri))
+
+    source = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8")  # noqa: SIM115
+    sink = sys.stdout if output_path == "-" else open(output_path, "w", encoding="utf-8")  # noqa: SIM115
+    bad = 0
+    try:
+        lines = (line.rstrip("\n") for line in source)
+        for record in classify_lines(lines, classifier, tenant, datetime.now(UTC)):
+            bad += "error" in record
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if source is not sys.stdin:
+            source.close()
+        if sink is not sys.stdout:
+            sink.close()
+    if bad:
+        typer.echo(f"{bad} line(s) could not be classified; see their 'error' fields.", err=True)
+        raise typer.Exit(EXIT_BAD_LINES)
+
+
+# --- runs ------------------------------------------------------------------------------------------------------
+
+
+@runs_app.command("compare")
+def runs_compare(limit: Annotated[int, typer.Option(help="How many recent runs.")] = 10) -> None:
+    """Recent training runs side by side, newest first."""
+    settings = _settings()
+    from models import tracking
+    from pipeline.config import load_training
+
+    tracking.configure_uri(settings.tracking_uri)
+    table = tracking.runs_table(guarded(lambda: load_training(settings.config_dir)).experiment, limit)
+    typer.echo("No runs yet: run `triage train`." if table.empty else table.to_string(index=False))
+
+
+# --- demo ------------------------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to generate.")] = 400) -> None:
+    """The whole product on embedded defaults: sample inbox -> ingest -> train -> triage -> queue counts."""
+    settings = _settings()
+    from pipeline.config import load_training
+    from pipeline.corpus import load_split
+    from pipeline.inbox import write_inbox
+
+    config = guarded(lambda: load_training(settings.config_dir))
+    corpus_dir = config.corpus_path()
+    # The inbox is drawn from held-out splits, so the demo never routes text the model was trained on.
+    held_out = guarded(lambda: load_split(corpus_dir, "test") + load_split(corpus_dir, "dev"))
+    with step(f"writing a sample inbox of {size} inquiries under {settings.inbox_dir}"):
+        summary = write_inbox(held_out[:size], settings.inbox_dir)
+    typer.echo(f"  {summary.emails} e-mails (+{summary.auto_replies} auto-replies), {summary.calls} call notes")
+    ingest(mail_dir=summary.mail_dir, call_log=summary.call_log)
+    train(alias="champion")
+    triage_command(model=None)
+    typer.echo("")
+    queues(queue=None)
+    typer.echo("")
+    typer.echo("Next: `triage queues manuell_triage` lists one queue; the MLflow UI opens with")
+    typer.echo(f"  .venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri} --port 5000")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,163 @@
+"""MLflow: the one module that talks to tracking and the model registry.
+
+Every training run is logged here, registered under one model name, and promoted by moving an alias."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+from models.base import InquiryClassifier, InquiryText, TextModel
+from pipeline.config import REPO_ROOT
+
+CHAMPION = "champion"
+
+
+class NoModelError(LookupError):
+    """No registered model answers the requested URI; the message says how to get one."""
+
+
+class TriagePyfunc(mlflow.pyfunc.PythonModel):
+    """Registered form of every model kind: raw inquiries (channel, subject, body) in, predictions out."""
+
+    def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
+        model: TextModel = joblib.load(context.artifacts["model"])
+        self.classifier = InquiryClassifier(model, version=f"run:{context.model_config.get('run_id', '?')}")
+
+    def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
+                params: dict | None = None) -> pd.DataFrame:
+        inquiries = [
+            InquiryText(str(row.channel), None if pd.isna(row.subject) else str(row.subject), str(row.body))
+            for row in model_input.itertuples(index=False)
+        ]
+        predictions = self.classifier.predict(inquiries)
+        return pd.DataFrame({
+            "topic": [p.topic for p in predictions],
+            "urgency": [p.urgency for p in predictions],
+            "topic_confidence": [p.topic_confidence for p in predictions],
+            "urgency_confidence": [p.urgency_confidence for p in predictions],
+        })
+
+
+@dataclass(frozen=True)
+class RegisteredRun:
+    run_id: str
+    model_name: str
+    version: str
+
+
+def configure_uri(tracking_uri: str) -> None:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(tracking_uri)
+
+
+def configure(tracking_uri: str, experiment: str, artifact_root: Path) -> str:
+    """Point MLflow at the tracking store and make sure the experiment exists; returns its id."""
+    configure_uri(tracking_uri)
+    existing = mlflow.get_experiment_by_name(experiment)
+    if existing is not None:
+        experiment_id = existing.experiment_id
+    else:
+        artifact_root.mkdir(parents=True, exist_ok=True)
+        experiment_id = mlflow.create_experiment(experiment, artifact_location=artifact_root.resolve().as_uri())
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def file_hash(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def git_commit() -> str:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return result.stdout.strip() or "unknown"
+
+
+def log_and_register(
+    model: TextModel,
+    *,
+    model_name: str,
+    params: dict[str, object],
+    metrics: dict[str, float],
+    dataset_files: list[Path],
+    alias: str | None = CHAMPION,
+) -> RegisteredRun:
+    """Log one training run (params, metrics, dataset hash, git commit, the model) and register it.
+    With `alias`, the new version takes that alias (the demo makes its first model the champion)."""
+    example = pd.DataFrame({"channel": ["email"], "subject": ["Sophämtning"], "body": ["Soporna hämtades inte i dag."]})
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags({"dataset_hash": file_hash(dataset_files), "git_commit": git_commit(),
+                         "model_kind": str(params.get("model_kind", "?"))})
+        model_path = Path(tmp) / "model.joblib"
+        joblib.dump(model, model_path)
+        wrapper = TriagePyfunc()
+        wrapper.classifier = InquiryClassifier(model, version="candidate")
+        signature = infer_signature(example, wrapper.predict(None, example))  # type: ignore[arg-type]
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=TriagePyfunc(),
+            artifacts={"model": str(model_path)},
+            signature=signature,
+            input_example=example,
+            model_config={"run_id": run.info.run_id},
+            pip_requirements=["kommun-triage", f"scikit-learn=={_version('sklearn')}", f"mlflow=={mlflow.__version__}"],
+            registered_model_name=model_name,
+        )
+    version = str(info.registered_model_version)
+    if alias:
+        MlflowClient().set_registered_model_alias(model_name, alias, version)
+    return RegisteredRun(run_id=run.info.run_id, model_name=model_name, version=version)
+
+
+def _version(module: str) -> str:
+    return __import__(module).__version__
+
+
+def load_classifier(model_uri: str) -> InquiryClassifier:
+    """Load a registered or logged model as a classifier, e.g. 'models:/kommun-triage@champion'."""
+    version_label = model_uri
+    try:
+        if model_uri.startswith("models:/") and "@" in model_uri:
+            name, alias = model_uri.removeprefix("models:/").split("@", 1)
+            version = MlflowClient().get_model_version_by_alias(name, alias)
+            model_uri = f"models:/{name}/{version.version}"
+            version_label = f"{name}/{version.version}"
+        elif model_uri.startswith("models:/"):
+            version_label = model_uri.removeprefix("models:/")
+        loaded = mlflow.pyfunc.load_model(model_uri)
+    except (MlflowException, OSError) as exc:
+        raise NoModelError(f"no model at {model_uri} ({str(exc).splitlines()[0]})") from exc
+    classifier: InquiryClassifier = loaded.unwrap_python_model().classifier
+    classifier.version = version_label
+    return classifier
+
+
+def runs_table(experiment: str, limit: int = 10) -> pd.DataFrame:
+    """The most recent runs of an experiment with their main metrics, newest first."""
+    runs = mlflow.search_runs(experiment_names=[experiment], order_by=["attributes.start_time DESC"],
+                              max_results=limit)
+    if runs.empty:
+        return runs
+    wanted = ["run_id", "start_time", "tags.model_kind", "metrics.test_topic_macro_f1", "metrics.test_akut_recall",
+              "metrics.test_urgency_macro_f1"]
+    return runs[[c for c in wanted if c in runs.columns]]
+

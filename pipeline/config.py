@@ -1,0 +1,230 @@
+"""Typed, validated configuration: YAML files in configs/ and settings from environment variables."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing or invalid; the message says which file and what to fix."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- taxonomy -------------------------------------------------------------------------------------------------
+
+
+class TopicSpec(_Strict):
+    code: str
+    name: str
+    description: str
+    default_department: str
+
+
+class UrgencySpec(_Strict):
+    code: str
+    name: str
+    description: str
+    handling: str
+
+
+URGENCY_CODES = ("akut", "hog", "normal", "lag")
+
+
+class Taxonomy(_Strict):
+    version: str
+    source: str
+    topics: list[TopicSpec]
+    urgencies: list[UrgencySpec]
+
+    @model_validator(mode="after")
+    def _check_codes(self) -> Taxonomy:
+        codes = [t.code for t in self.topics]
+        if len(codes) != 26 or len(set(codes)) != 26:
+            raise ValueError(f"expected 26 unique topic codes, found {len(set(codes))} unique of {len(codes)}")
+        if tuple(u.code for u in self.urgencies) != URGENCY_CODES:
+            raise ValueError(f"urgency codes must be {URGENCY_CODES} in that order")
+        return self
+
+    @property
+    def topic_codes(self) -> list[str]:
+        return [t.code for t in self.topics]
+
+    @property
+    def urgency_codes(self) -> list[str]:
+        return [u.code for u in self.urgencies]
+
+
+# --- routing per municipality ---------------------------------------------------------------------------------
+
+
+class UrgencyRouting(_Strict):
+    priority: int = Field(ge=1, le=9)
+    sla_hours: float = Field(gt=0)
+
+
+class ReviewRules(_Strict):
+    min_topic_confidence: float = Field(ge=0, le=1)
+    min_topic_margin: float = Field(ge=0, le=1)
+
+
+class TopicMapping(_Strict):
+    version: str
+    valid_from: date
+    valid_to: date | None = None
+    topics: dict[str, str]
+
+
+class TenantConfig(_Strict):
+    tenant: str
+    name: str
+    timezone: str = "Europe/Stockholm"
+    queues: dict[str, str]
+    review_queue: str
+    review: ReviewRules
+    urgency: dict[Literal["akut", "hog", "normal", "lag"], UrgencyRouting]
+    mappings: list[TopicMapping] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_references(self) -> TenantConfig:
+        if self.review_queue not in self.queues:
+            raise ValueError(f"review_queue '{self.review_queue}' is not one of the queues")
+        if set(self.urgency) != set(URGENCY_CODES):
+            raise ValueError(f"urgency must define exactly {URGENCY_CODES}")
+        for mapping in self.mappings:
+            unknown = sorted(set(mapping.topics.values()) - set(self.queues))
+            if unknown:
+                raise ValueError(f"mapping {mapping.version} routes to undefined queues: {unknown}")
+        return self
+
+    def check_against(self, taxonomy: Taxonomy) -> None:
+        """Every mapping must route every topic of the taxonomy, and only those."""
+        expected = set(taxonomy.topic_codes)
+        for mapping in self.mappings:
+            missing, extra = expected - set(mapping.topics), set(mapping.topics) - expected
+            if missing or extra:
+                raise ConfigError(
+                    f"tenant '{self.tenant}' mapping {mapping.version}: "
+                    f"missing topics {sorted(missing)}, unknown topics {sorted(extra)}"
+                )
+
+    def mapping_at(self, when: datetime | date) -> TopicMapping:
+        """The mapping in force on a date: the latest valid_from not after it, unless it has ended."""
+        day = when.date() if isinstance(when, datetime) else when
+        valid = [m for m in self.mappings if m.valid_from <= day and (m.valid_to is None or day <= m.valid_to)]
+        if not valid:
+            raise ConfigError(f"tenant '{self.tenant}' has no topic mapping valid on {day}")
+        return max(valid, key=lambda m: m.valid_from)
+
+
+# --- training -------------------------------------------------------------------------------------------------
+
+
+class TfidfParams(_Strict):
+    word_ngram_max: int = Field(default=2, ge=1, le=3)
+    char_ngram_min: int = Field(default=2, ge=1)
+    char_ngram_max: int = Field(default=5, ge=1, le=8)
+    min_df: int = Field(default=1, ge=1)
+    max_features: int = Field(default=200_000, ge=100)
+    C: float = Field(default=8.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+
+
+class TrainingConfig(_Strict):
+    model_kind: Literal["tfidf"] = "tfidf"
+    corpus_dir: Path = Path("data/corpus")
+    registered_model: str = "kommun-triage"
+    experiment: str = "kommun-triage"
+    seed: int = 13
+    tfidf: TfidfParams = TfidfParams()
+
+    def corpus_path(self) -> Path:
+        return self.corpus_dir if self.corpus_dir.is_absolute() else REPO_ROOT / self.corpus_dir
+
+
+# --- settings from the environment ----------------------------------------------------------------------------
+
+
+class Settings(BaseSettings):
+    """Paths and connection strings; every field can be set by an environment variable (TRIAGE_...)."""
+
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    config_dir: Path = REPO_ROOT / "configs"
+    tenant: str = "solvik"
+    database_url: str | None = Field(default=None, description="Case store; default SQLite under data_dir.")
+    mlflow_tracking_uri: str | None = Field(
+        default=None, validation_alias=AliasChoices("TRIAGE_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI")
+    )
+
+    @cached_property
+    def data_path(self) -> Path:
+        return self.data_dir.resolve()
+
+    @property
+    def case_store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_path / 'cases.db'}"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.data_path / 'mlflow.db'}"
+
+    @property
+    def artifact_root(self) -> Path:
+        return self.data_path / "mlartifacts"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_path / "prefect"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.data_path / "inbox"
+
+
+# --- loading --------------------------------------------------------------------------------------------------
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def load_yaml(path: Path, model: type[ModelT]) -> ModelT:
+    """Read one YAML file into a pydantic model, turning every failure into one clear ConfigError."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"{path} is invalid: {problems}") from exc
+
+
+def load_taxonomy(config_dir: Path) -> Taxonomy:
+    return load_yaml(config_dir / "taxonomy.yaml", Taxonomy)
+
+
+def load_tenant(config_dir: Path, tenant: str, taxonomy: Taxonomy) -> TenantConfig:
+    config = load_yaml(config_dir / "tenants" / f"{tenant}.yaml", TenantConfig)
+    if config.tenant != tenant:
+        raise ConfigError(f"configs/tenants/{tenant}.yaml declares tenant '{config.tenant}'")
+    config.check_against(taxonomy)
+    return config
+
+
+def load_training(config_dir: Path) -> TrainingConfig:
+    return load_yaml(config_dir / "training.yaml", TrainingConfig)

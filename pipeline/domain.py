@@ -1,0 +1,81 @@
+"""Domain types shared by every layer: inquiries, predictions, routing decisions and cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    CALL = "call"
+
+
+class CaseState(StrEnum):
+    NEW = "new"
+    ROUTED = "routed"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    REROUTED = "rerouted"
+
+
+class Inquiry(BaseModel):
+    """One message from a citizen, cleaned and redacted; the raw original stays in the case store."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source: str = Field(description="Where it came from, e.g. 'maildrop:inbox' or 'calllog:vendor_a'.")
+    channel: Channel
+    received_at: datetime
+    sender: str | None = None
+    subject: str | None = None
+    body: str
+    language: str | None = None
+    raw_ref: str | None = Field(default=None, description="Reference to the raw original (file path, message id).")
+
+    @property
+    def text(self) -> str:
+        """Subject and body as one text, the form every classifier reads."""
+        return f"{self.subject}\n{self.body}" if self.subject else self.body
+
+
+class Prediction(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    topic: str
+    urgency: str
+    topic_probabilities: dict[str, float]
+    urgency_probabilities: dict[str, float]
+    model_version: str
+
+    @property
+    def topic_confidence(self) -> float:
+        return self.topic_probabilities[self.topic]
+
+    @property
+    def urgency_confidence(self) -> float:
+        return self.urgency_probabilities[self.urgency]
+
+
+class RoutingDecision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    queue: str
+    priority: int = Field(description="1 is the most urgent.")
+    sla_hours: float
+    needs_review: bool
+    mapping_version: str
+    trace: list[str] = Field(description="Human-readable reasons, in the order the rules applied.")
+
+
+class Case(BaseModel):
+    """An inquiry as case handlers see it: its state, prediction and routing."""
+
+    id: str
+    inquiry: Inquiry
+    state: CaseState
+    prediction: Prediction | None = None
+    routing: RoutingDecision | None = None

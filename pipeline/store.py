@@ -1,0 +1,254 @@
+"""The case store: inquiries (raw and redacted) and their cases, on SQLite or PostgreSQL via SQLAlchemy 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, func, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from pipeline.domain import Case, CaseState, Channel, Inquiry, Prediction, RoutingDecision
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+OPEN_STATES = (CaseState.ROUTED, CaseState.CLAIMED, CaseState.REROUTED)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class InquiryRow(Base):
+    __tablename__ = "inquiries"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(512), unique=True)
+    source: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(10))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sender: Mapped[str | None] = mapped_column(String(500))
+    subject: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(10))
+    raw_ref: Mapped[str | None] = mapped_column(Text)
+    raw_subject: Mapped[str | None] = mapped_column(Text)
+    raw_body: Mapped[str] = mapped_column(Text)
+    ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    case: Mapped[CaseRow] = relationship(back_populates="inquiry", uselist=False)
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    inquiry_id: Mapped[str] = mapped_column(ForeignKey("inquiries.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    topic: Mapped[str | None] = mapped_column(String(40))
+    urgency: Mapped[str | None] = mapped_column(String(10))
+    topic_confidence: Mapped[float | None] = mapped_column(Float)
+    urgency_confidence: Mapped[float | None] = mapped_column(Float)
+    prediction: Mapped[dict | None] = mapped_column(JSON)
+    model_version: Mapped[str | None] = mapped_column(String(200))
+    queue: Mapped[str | None] = mapped_column(String(100), index=True)
+    priority: Mapped[int | None] = mapped_column(Integer)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    needs_review: Mapped[bool | None] = mapped_column(Boolean)
+    routing: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    inquiry: Mapped[InquiryRow] = relationship(back_populates="case")
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """An inquiry ready for the store: its redacted form plus the raw text that only the store keeps."""
+
+    inquiry: Inquiry
+    external_id: str
+    raw_subject: str | None
+    raw_body: str
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    queue: str
+    open_cases: int
+    urgent: int
+    needs_review: int
+
+
+def migrate(url: str) -> None:
+    """Bring the schema at `url` to the newest revision (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["url"] = url
+    command.upgrade(config, "head")
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    return create_engine(url, future=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything is stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class CaseStore:
+    """Repository over the case store. Create with a SQLAlchemy URL; call `migrate()` once before use."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+
+    def migrate(self) -> None:
+        migrate(self.url)
+
+    def add_messages(self, messages: Iterable[StoredMessage]) -> int:
+        """Store new inquiries, each with a case in state `new`; ones already stored are skipped. Returns new count."""
+        added = 0
+        with Session(self.engine) as session, session.begin():
+            for message in messages:
+                known = session.scalar(select(InquiryRow.id).where(InquiryRow.external_id == message.external_id))
+                if known is not None:
+                    continue
+                inquiry = message.inquiry
+                session.add(
+                    InquiryRow(
+                        id=inquiry.id,
+                        external_id=message.external_id,
+                        source=inquiry.source,
+                        channel=inquiry.channel.value,
+                        received_at=inquiry.received_at,
+                        sender=inquiry.sender,
+                        subject=inquiry.subject,
+                        body=inquiry.body,
+                        language=inquiry.language,
+                        raw_ref=inquiry.raw_ref,
+                        raw_subject=message.raw_subject,
+                        raw_body=message.raw_body,
+                        ingested_at=_now(),
+                    )
+                )
+                session.add(CaseRow(id=inquiry.id, inquiry_id=inquiry.id, state=CaseState.NEW.value, updated_at=_now()))
+                session.flush()
+                added += 1
+        return added
+
+    def new_inquiries(self, limit: int | None = None) -> list[Inquiry]:
+        """Inquiries whose case has not been routed yet, oldest first."""
+        query = (
+            select(InquiryRow)
+            .join(CaseRow)
+            .where(CaseRow.state == CaseState.NEW.value)
+            .order_by(InquiryRow.received_at, InquiryRow.id)
+            .limit(limit)
+        )
+        with Session(self.engine) as session:
+            return [_to_inquiry(row) for row in session.scalars(query)]
+
+    def record_routing(self, case_id: str, prediction: Prediction, decision: RoutingDecision) -> None:
+        """Store a prediction and its routing; a case that has already left state `new` is left untouched."""
+        with Session(self.engine) as session, session.begin():
+            row = session.get(CaseRow, case_id, with_for_update=True)
+            if row is None:
+                raise KeyError(f"no case {case_id}")
+            if row.state != CaseState.NEW.value:
+                return
+            received_at = _as_utc(row.inquiry.received_at)
+            row.state = CaseState.ROUTED.value
+            row.topic, row.urgency = prediction.topic, prediction.urgency
+            row.topic_confidence, row.urgency_confidence = prediction.topic_confidence, prediction.urgency_confidence
+            row.prediction = prediction.model_dump(mode="json")
+            row.model_version = prediction.model_version
+            row.queue, row.priority, row.needs_review = decision.queue, decision.priority, decision.needs_review
+            row.due_at = received_at + timedelta(hours=decision.sla_hours)
+            row.routing = decision.model_dump(mode="json")
+            row.updated_at = _now()
+
+    def queue_counts(self) -> list[QueueCount]:
+        """Open cases per queue, with how many are akut and how many await manual review."""
+        query = (
+            select(
+                CaseRow.queue,
+                func.count(),
+                func.sum((CaseRow.urgency == "akut").cast(Integer)),
+                func.sum(CaseRow.needs_review.cast(Integer)),
+            )
+            .where(CaseRow.state.in_([s.value for s in OPEN_STATES]))
+            .group_by(CaseRow.queue)
+            .order_by(CaseRow.queue)
+        )
+        with Session(self.engine) as session:
+            return [QueueCount(q, n, int(u or 0), int(r or 0)) for q, n, u, r in session.execute(query)]
+
+    def list_queue(self, queue: str, limit: int = 50) -> list[Case]:
+        """Open cases of one queue, most urgent first, then by due time."""
+        query = (
+            select(CaseRow)
+            .where(CaseRow.queue == queue, CaseRow.state.in_([s.value for s in OPEN_STATES]))
+            .order_by(CaseRow.priority, CaseRow.due_at, CaseRow.id)
+            .limit(limit)
+        )
+        with Session(self.engine) as session:
+            return [_to_case(row) for row in session.scalars(query)]
+
+    def count_by_state(self) -> dict[str, int]:
+        with Session(self.engine) as session:
+            rows = session.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state))
+            return {state: n for state, n in rows}
+
+    def raw_text(self, inquiry_id: str) -> tuple[str | None, str]:
+        with Session(self.engine) as session:
+            row = session.get(InquiryRow, inquiry_id)
+            if row is None:
+                raise KeyError(f"no inquiry {inquiry_id}")
+            return row.raw_subject, row.raw_body
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _to_inquiry(row: InquiryRow) -> Inquiry:
+    return Inquiry(
+        id=row.id,
+        source=row.source,
+        channel=Channel(row.channel),
+        received_at=_as_utc(row.received_at),
+        sender=row.sender,
+        subject=row.subject,
+        body=row.body,
+        language=row.language,
+        raw_ref=row.raw_ref,
+    )
+
+
+def _to_case(row: CaseRow) -> Case:
+    return Case(
+        id=row.id,
+        inquiry=_to_inquiry(row.inquiry),
+        state=CaseState(row.state),
+        prediction=Prediction.model_validate(row.prediction) if row.prediction else None,
+        routing=RoutingDecision.model_validate(row.routing) if row.routing else None,
+    )
+
+
+def open_store(url: str) -> CaseStore:
+    """A migrated store, ready for use."""
+    store = CaseStore(url)
+    store.migrate()
+    return store
+

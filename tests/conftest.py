@@ -1,0 +1,100 @@
+"""Shared fixtures: a real PostgreSQL database per test run, a tiny model, MLflow and Prefect in temp dirs."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pipeline.config import REPO_ROOT, TfidfParams, TrainingConfig, load_taxonomy, load_tenant
+from pipeline.corpus import load_split
+
+CONFIG_DIR = REPO_ROOT / "configs"
+CORPUS_DIR = REPO_ROOT / "data" / "corpus"
+POSTGRES_ADMIN = os.environ.get("TRIAGE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def taxonomy():
+    return load_taxonomy(CONFIG_DIR)
+
+
+@pytest.fixture(scope="session")
+def tenant(taxonomy):
+    return load_tenant(CONFIG_DIR, "solvik", taxonomy)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server, dropped at the end of the run."""
+    name = f"triage_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"local PostgreSQL not reachable: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    yield f"{base}/{name}"
+    with psycopg.connect(POSTGRES_ADMIN, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> str:
+    """Each store test runs against SQLite and against the real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cases.db'}"
+    url = request.getfixturevalue("postgres_url")
+    # Every test gets empty tables: drop what an earlier test left.
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS cases, inquiries, alembic_version CASCADE"))
+    engine.dispose()
+    return url
+
+
+TINY_PARAMS = TfidfParams(word_ngram_max=1, char_ngram_min=3, char_ngram_max=4, max_features=20_000, C=10.0)
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory) -> TrainingConfig:
+    return TrainingConfig(corpus_dir=CORPUS_DIR, tfidf=TINY_PARAMS, registered_model="test-triage",
+                          experiment="test-triage")
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tiny_config):
+    """A small TF-IDF model trained on the corpus' train split (a second or two)."""
+    from models.base import InquiryClassifier
+    from models.train import fit_model
+
+    return InquiryClassifier(fit_model(tiny_config, load_split(CORPUS_DIR, "train")), version="test/1")
+
+
+@pytest.fixture(scope="session")
+def prefect_harness(tmp_path_factory) -> Iterator[None]:
+    """One temporary Prefect server for every flow test of the run."""
+    os.environ.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """Settings pointed at an empty data directory (case store, MLflow and inbox under it)."""
+    monkeypatch.setenv("TRIAGE_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("TRIAGE_MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path / "var"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -16,7 +17,8 @@ import typer
 
 from pipeline.config import ConfigError, Settings
 
-app = typer.Typer(help="kommun-triage: sort municipal e-mails and calls into the right queue.", no_args_is_help=True)
+app = typer.Typer(help="kommun-triage: sort municipal e-mails and calls into the right queue.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
 data_app = typer.Typer(help="The labelled corpus.", no_args_is_help=True)
 runs_app = typer.Typer(help="MLflow training runs.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -34,9 +36,12 @@ def _settings() -> Settings:
     # Prefect reads these when it is first imported, so they are set before any flow module is imported.
     os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The first start of Prefect's temporary server migrates its database; on 2 busy cores that can take a minute.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
     return settings
 
 
@@ -87,6 +92,37 @@ def data_build(
 
     counts = guarded(lambda: build_corpus(raw_dir, corpus_dir))
     typer.echo(" ".join(f"{split}={n}" for split, n in counts.items()))
+
+
+@data_app.command("card")
+def data_card(
+    card: Annotated[Path, typer.Option(help="The data card to update.")] = Path("data/README.md"),
+) -> None:
+    """Recompute the data card's counts and the baseline's scores (trained on train, scored on test and the
+    external sets) and write them between the card's generated-section markers."""
+    settings = _settings()
+    from models.train import train_and_evaluate
+    from pipeline.config import load_taxonomy, load_training
+    from pipeline.datacard import counts_markdown, replace_generated
+
+    config = guarded(lambda: load_training(settings.config_dir))
+    taxonomy = guarded(lambda: load_taxonomy(settings.config_dir))
+    counts = guarded(lambda: counts_markdown(config.corpus_path(), taxonomy.topic_codes))
+    with step("training the baseline on train and scoring it"):
+        result = guarded(lambda: train_and_evaluate(config))
+    sets = ["dev", "test", *config.external_sets]
+    names = ["topic_macro_f1", "topic_accuracy", "urgency_macro_f1", "akut_recall", "akut_precision", "n"]
+    def cell(value: float | None, metric: str) -> str:
+        return "–" if value is None else str(int(value)) if metric == "n" else f"{value:.3f}"
+
+    rows = "\n".join(f"| {s} | " + " | ".join(cell(result.metrics.get(f"{s}_{m}"), m) for m in names) + " |"
+                     for s in sets)
+    scores = ("### Baseline scores (`triage data card`)\n\n"
+              f"Model: `{config.model_kind}` as in `configs/training.yaml`, trained on train ({result.train_size}).\n\n"
+              f"| set | {' | '.join(names)} |\n|" + "---|" * (len(names) + 1) + "\n" + rows)
+    card.write_text(replace_generated(card.read_text(encoding="utf-8"), f"{counts}\n\n{scores}"), encoding="utf-8")
+    typer.echo(f"updated {card}")
+    typer.echo(rows)
 
 
 # --- ingest / train / triage ----------------------------------------------------------------------------------
@@ -260,5 +296,19 @@ def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to ge
     typer.echo(f"  .venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri} --port 5000")
 
 
+def main() -> None:
+    """Console entry point: unexpected failures end in one sentence, not a traceback (TRIAGE_DEBUG=1 shows it)."""
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for the user's terminal
+        if os.environ.get("TRIAGE_DEBUG"):
+            raise
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        typer.secho(f"Error: {reason}", fg=typer.colors.RED, err=True)
+        typer.echo("  What to do: re-run with TRIAGE_DEBUG=1 to see the full traceback, and report it if it persists.",
+                   err=True)
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -16,14 +16,14 @@ from pipeline.corpus import SPLITS
 def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, alias: str | None) -> dict:
     config = load_training(Path(config_dir))
     corpus_dir = config.corpus_path()
-    result = train_and_evaluate(config, corpus_dir)
+    result = train_and_evaluate(config)
     tracking.configure(tracking_uri, config.experiment, Path(artifact_root))
     registered = tracking.log_and_register(
         result.model,
         model_name=config.registered_model,
         params={**result.params, "train_size": result.train_size},
         metrics=result.metrics,
-        dataset_files=[corpus_dir / f"{split}.jsonl" for split in SPLITS],
+        dataset_files=[corpus_dir / f"{split}.jsonl" for split in SPLITS] + list(config.external_paths().values()),
         alias=alias,
     )
     return {"run_id": registered.run_id, "model": registered.model_name, "version": registered.version,

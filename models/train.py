@@ -1,15 +1,14 @@
-"""Training of a model kind on the corpus' train split, evaluated on dev and test."""
+"""Training of a model kind on the corpus' train split, evaluated on dev, test and the external sets."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from models.base import InquiryClassifier, InquiryText
 from models.baseline import TfidfTriageModel
 from models.evaluate import evaluate
 from pipeline.config import TrainingConfig
-from pipeline.corpus import CorpusItem, load_split
+from pipeline.corpus import CorpusItem, load_items, load_split
 from pipeline.preprocess import prepare_text
 
 
@@ -32,16 +31,27 @@ def fit_model(config: TrainingConfig, train: list[CorpusItem]) -> TfidfTriageMod
     )
 
 
-def train_and_evaluate(config: TrainingConfig, corpus_dir: Path) -> TrainingResult:
-    """Fit on train; report every metric on dev and on test with the prefix of its split."""
-    train = load_split(corpus_dir, "train")
+def score(classifier: InquiryClassifier, items: list[CorpusItem], prefix: str) -> dict[str, float]:
+    predictions = classifier.predict(as_inquiry_texts(items))
+    metrics = evaluate(predictions, [i.topic for i in items], [i.urgency for i in items])
+    return {f"{prefix}_{name}": value for name, value in metrics.items()}
+
+
+def evaluation_sets(config: TrainingConfig) -> dict[str, list[CorpusItem]]:
+    """The sets every model is scored on: dev and test of the corpus, then each external set."""
+    corpus_dir = config.corpus_path()
+    sets = {split: load_split(corpus_dir, split) for split in ("dev", "test")}
+    sets.update({name: load_items(path) for name, path in config.external_paths().items()})
+    return sets
+
+
+def train_and_evaluate(config: TrainingConfig) -> TrainingResult:
+    """Fit on train; report every metric on each evaluation set, prefixed with the set's name."""
+    train = load_split(config.corpus_path(), "train")
     model = fit_model(config, train)
     classifier = InquiryClassifier(model, version="candidate")
     metrics: dict[str, float] = {}
-    for split in ("dev", "test"):
-        items = load_split(corpus_dir, split)
-        predictions = classifier.predict(as_inquiry_texts(items))
-        scores = evaluate(predictions, [i.topic for i in items], [i.urgency for i in items])
-        metrics.update({f"{split}_{name}": value for name, value in scores.items()})
+    for name, items in evaluation_sets(config).items():
+        metrics.update(score(classifier, items, name))
     params = {"model_kind": config.model_kind, "seed": config.seed, **config.tfidf.model_dump()}
     return TrainingResult(model=model, metrics=metrics, params=params, train_size=len(train))

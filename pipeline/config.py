@@ -144,13 +144,22 @@ class TfidfParams(_Strict):
 class TrainingConfig(_Strict):
     model_kind: Literal["tfidf"] = "tfidf"
     corpus_dir: Path = Path("data/corpus")
+    # Labelled sets written apart from the corpus: scored separately, never trained or tuned on.
+    external_sets: dict[str, Path] = {}
     registered_model: str = "kommun-triage"
     experiment: str = "kommun-triage"
     seed: int = 13
     tfidf: TfidfParams = TfidfParams()
 
     def corpus_path(self) -> Path:
-        return self.corpus_dir if self.corpus_dir.is_absolute() else REPO_ROOT / self.corpus_dir
+        return _from_repo(self.corpus_dir)
+
+    def external_paths(self) -> dict[str, Path]:
+        return {name: _from_repo(path) for name, path in self.external_sets.items()}
+
+
+def _from_repo(path: Path) -> Path:
+    return path if path.is_absolute() else REPO_ROOT / path
 
 
 # --- settings from the environment ----------------------------------------------------------------------------

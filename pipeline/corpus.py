@@ -70,7 +70,11 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_split(corpus_dir: Path, split: Split) -> list[CorpusItem]:
-    path = corpus_dir / f"{split}.jsonl"
+    return load_items(corpus_dir / f"{split}.jsonl")
+
+
+def load_items(path: Path) -> list[CorpusItem]:
+    """Validated records of one JSON Lines file in the corpus format."""
     items = []
     for number, row in enumerate(read_jsonl(path), start=1):
         try:

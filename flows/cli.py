@@ -144,7 +144,7 @@ def ingest(
                                               str(call_log) if call_log else None))
     for report in reports:
         typer.echo(f"read {report.read}, stored {report.stored} new, skipped {report.skipped_auto_replies} "
-                   f"auto-replies, {len(report.failed)} failed")
+                   f"auto-replies and bounces, {len(report.failed)} failed")
         for ref, reason in report.failed[:20]:
             typer.echo(f"  failed: {ref}: {reason}")
 
@@ -284,7 +284,8 @@ def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to ge
     # The inbox is drawn from held-out splits, so the demo never routes text the model was trained on.
     held_out = guarded(lambda: load_split(corpus_dir, "test") + load_split(corpus_dir, "dev"))
     with step(f"writing a sample inbox of {size} inquiries under {settings.inbox_dir}"):
-        summary = write_inbox(held_out[:size], settings.inbox_dir)
+        # Vendor B's JSON call export gets its reader with the configurable sources; the demo uses vendor A.
+        summary = write_inbox(held_out[:size], settings.inbox_dir, call_layouts=("a",))
     typer.echo(f"  {summary.emails} e-mails (+{summary.auto_replies} auto-replies), {summary.calls} call notes")
     ingest(mail_dir=summary.mail_dir, call_log=summary.call_log)
     train(alias="champion")

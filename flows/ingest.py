@@ -37,6 +37,6 @@ def ingest_flow(store_url: str, mail_dir: str | None = None, call_log: str | Non
     if call_log:
         reports.append(ingest_call_log(call_log, store_url))
     for report in reports:
-        logger.info("read %d, stored %d new, %d auto-replies skipped, %d failed",
+        logger.info("read %d, stored %d new, %d auto-replies and bounces skipped, %d failed",
                     report.read, report.stored, report.skipped_auto_replies, len(report.failed))
     return reports

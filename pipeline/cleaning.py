@@ -7,7 +7,7 @@ import re
 # A line that starts the quoted history of a reply; everything from it on is earlier correspondence.
 _QUOTE_HEADER = re.compile(
     r"""^\s*(?:
-        (?:Den|den)\s.{3,80}\sskrev\s.{0,200}:\s*$        # Den tis 3 sep. 2024 kl. 14:02 skrev X <x@y>:
+        (?:Den\s+)?[^\n]{0,40}\d[^\n]{0,80}\sskrev\s[^\n]{0,200}:\s*$   # (Den) tis 3 sep. 2024 kl. 14:02 skrev X <x@y>:
       | On\s.{3,120}\swrote:\s*$                           # On Tue, 3 Sep 2024, X wrote:
       | -{2,}\s*(?:Original\s+Message|Ursprungligt\s+meddelande|Vidarebefordrat\s+meddelande|Forwarded\s+message)\s*-{2,}
       | _{20,}\s*$                                         # Outlook's separator line

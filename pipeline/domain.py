@@ -36,11 +36,6 @@ class Inquiry(BaseModel):
     language: str | None = None
     raw_ref: str | None = Field(default=None, description="Reference to the raw original (file path, message id).")
 
-    @property
-    def text(self) -> str:
-        """Subject and body as one text, the form every classifier reads."""
-        return f"{self.subject}\n{self.body}" if self.subject else self.body
-
 
 class Prediction(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -68,9 +68,13 @@ def _body_text(message: EmailMessage) -> str:
 
 
 def is_auto_reply(message: EmailMessage) -> bool:
+    """Out-of-office replies and delivery failures (bounces): machine mail, not inquiries."""
     auto_submitted = str(message.get("Auto-Submitted", "no")).strip().lower()
+    _, sender = parseaddr(str(message.get("From", "")))
     return (
         auto_submitted not in ("", "no")
+        or message.get_content_type() == "multipart/report"
+        or sender.lower().startswith(("mailer-daemon@", "postmaster@"))
         or message.get("X-Autoreply") is not None
         or message.get("X-Autorespond") is not None
         or bool(_AUTO_REPLY_SUBJECT.match(str(message.get("Subject", ""))))
@@ -96,13 +100,14 @@ def build_message(
         source=source,
         channel=channel,
         received_at=received_at,
-        sender=sender,
+        sender=redact(sender) if sender else None,
         subject=redacted_subject,
         body=redact(cleaned),
         language=detect_language(f"{subject or ''} {cleaned}"),
         raw_ref=raw_ref,
     )
-    return StoredMessage(inquiry=inquiry, external_id=f"{source}:{external_id}", raw_subject=subject, raw_body=body)
+    return StoredMessage(inquiry=inquiry, external_id=f"{source}:{external_id}", raw_sender=sender, raw_subject=subject,
+                         raw_body=body)
 
 
 def parse_eml(data: bytes, *, source: str, raw_ref: str) -> StoredMessage | None:
@@ -127,7 +132,7 @@ def parse_eml(data: bytes, *, source: str, raw_ref: str) -> StoredMessage | None
         external_id=message_id,
         channel=Channel.EMAIL,
         received_at=received_at.astimezone(UTC),
-        sender=redact(sender) if sender else None,
+        sender=sender or None,
         subject=subject,
         body=body,
         raw_ref=raw_ref,
@@ -168,7 +173,7 @@ def read_call_log(path: Path, *, source: str = "calllog") -> Iterator[tuple[str,
                     external_id=row["call_id"],
                     channel=Channel.CALL,
                     received_at=started.astimezone(UTC),
-                    sender=redact(row["caller_number"]) if row["caller_number"] else None,
+                    sender=row["caller_number"] or None,
                     subject=None,
                     body=notes,
                     raw_ref=ref,

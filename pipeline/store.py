@@ -36,6 +36,7 @@ class InquiryRow(Base):
     body: Mapped[str] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(10))
     raw_ref: Mapped[str | None] = mapped_column(Text)
+    raw_sender: Mapped[str | None] = mapped_column(String(500))
     raw_subject: Mapped[str | None] = mapped_column(Text)
     raw_body: Mapped[str] = mapped_column(Text)
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -71,6 +72,7 @@ class StoredMessage:
 
     inquiry: Inquiry
     external_id: str
+    raw_sender: str | None
     raw_subject: str | None
     raw_body: str
 
@@ -138,6 +140,7 @@ class CaseStore:
                         body=inquiry.body,
                         language=inquiry.language,
                         raw_ref=inquiry.raw_ref,
+                        raw_sender=message.raw_sender,
                         raw_subject=message.raw_subject,
                         raw_body=message.raw_body,
                         ingested_at=_now(),
@@ -211,12 +214,13 @@ class CaseStore:
             rows = session.execute(select(CaseRow.state, func.count()).group_by(CaseRow.state))
             return {state: n for state, n in rows}
 
-    def raw_text(self, inquiry_id: str) -> tuple[str | None, str]:
+    def raw_original(self, inquiry_id: str) -> tuple[str | None, str | None, str]:
+        """Sender, subject and body as received, unredacted: only the case store holds these."""
         with Session(self.engine) as session:
             row = session.get(InquiryRow, inquiry_id)
             if row is None:
                 raise KeyError(f"no inquiry {inquiry_id}")
-            return row.raw_subject, row.raw_body
+            return row.raw_sender, row.raw_subject, row.raw_body
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -9,6 +9,11 @@ def test_swedish_quoted_reply_is_cut():
     assert clean_body(text) == "Hej igen, soporna är fortfarande inte hämtade."
 
 
+def test_apple_mail_quote_header_without_den_is_cut():
+    text = "Vi har fortfarande inget vatten.\n\n3 sep. 2024 kl. 14:02 skrev VA-kundtjänst <va@solvik.se>:\n\nHej!"
+    assert clean_body(text) == "Vi har fortfarande inget vatten."
+
+
 def test_outlook_header_block_is_cut():
     text = ("Tack för svaret, men vi har fortfarande ingen plats.\n\nFrån: Förskolan <fk@solvik.se>\n"
             "Skickat: den 2 september 2024 10:11\nTill: Anna Berg\nÄmne: Placering\n\nHej Anna ...")

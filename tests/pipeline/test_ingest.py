@@ -77,3 +77,9 @@ def test_call_log_without_required_columns_is_rejected(tmp_path):
     path.write_text("id;notes\n1;hej\n", encoding="utf-8")
     with pytest.raises(IngestError, match="lacks the columns"):
         list(read_call_log(path))
+
+
+def test_bounces_are_not_inquiries():
+    bounce = _mail("Delivery to the following recipient failed permanently", Subject="Undeliverable: Sopor")
+    bounce = bounce.replace(b"From: Anna Berg <anna.berg@exempel.se>", b"From: MAILER-DAEMON@mail.exempel.se")
+    assert parse_eml(bounce, source="m", raw_ref="x") is None

@@ -37,7 +37,9 @@ def test_ingest_is_idempotent_and_keeps_raw_text_apart(store_url):
     assert store.count_by_state() == {"new": 3}
     inquiry = store.new_inquiries()[0]
     assert "[TELEFON]" in inquiry.body and "070" not in inquiry.body
-    assert "070-123 45 67" in store.raw_text(inquiry.id)[1]
+    assert inquiry.sender == "[EPOST]"
+    assert store.raw_original(inquiry.id) == ("a@b.se", "Sopor", _message(1).raw_body)
+    assert "070-123 45 67" in store.raw_original(inquiry.id)[2]
     store.dispose()
 
 

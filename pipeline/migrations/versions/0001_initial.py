@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("language", sa.String(10)),
         sa.Column("raw_ref", sa.Text()),
+        sa.Column("raw_sender", sa.String(500)),
         sa.Column("raw_subject", sa.Text()),
         sa.Column("raw_body", sa.Text(), nullable=False),
         sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),

@@ -104,21 +104,25 @@ def data_card(
     from models.train import train_and_evaluate
     from pipeline.config import load_taxonomy, load_training
     from pipeline.datacard import counts_markdown, replace_generated
+    from pipeline.red_flags import RedFlagMatcher, load_red_flags
 
     config = guarded(lambda: load_training(settings.config_dir))
     taxonomy = guarded(lambda: load_taxonomy(settings.config_dir))
     counts = guarded(lambda: counts_markdown(config.corpus_path(), taxonomy.topic_codes))
     with step("training the baseline on train and scoring it"):
-        result = guarded(lambda: train_and_evaluate(config))
+        red_flags = RedFlagMatcher.from_config(guarded(lambda: load_red_flags(settings.config_dir)))
+        result = guarded(lambda: train_and_evaluate(config, red_flags))
     sets = ["dev", "test", *config.external_sets]
-    names = ["topic_macro_f1", "topic_accuracy", "urgency_macro_f1", "akut_recall", "akut_precision", "n"]
+    names = ["topic_macro_f1", "topic_accuracy", "urgency_macro_f1", "akut_recall", "akut_precision", "review_share", "n"]
     def cell(value: float | None, metric: str) -> str:
         return "–" if value is None else str(int(value)) if metric == "n" else f"{value:.3f}"
 
     rows = "\n".join(f"| {s} | " + " | ".join(cell(result.metrics.get(f"{s}_{m}"), m) for m in names) + " |"
                      for s in sets)
     scores = ("### Baseline scores (`triage data card`)\n\n"
-              f"Model: `{config.model_kind}` as in `configs/training.yaml`, trained on train ({result.train_size}).\n\n"
+              f"Model: `{config.model_kind}` as in `configs/training.yaml`, trained on train ({result.train_size}), "
+              "with its decision policy (calibration, thresholds, akut threshold) fitted on dev and the red-flag "
+              "rules of `configs/red_flags.yaml`. `review_share` is the share sent to manual triage.\n\n"
               f"| set | {' | '.join(names)} |\n|" + "---|" * (len(names) + 1) + "\n" + rows)
     card.write_text(replace_generated(card.read_text(encoding="utf-8"), f"{counts}\n\n{scores}"), encoding="utf-8")
     typer.echo(f"updated {card}")

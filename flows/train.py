@@ -1,31 +1,37 @@
-"""Train flow: fit a model on the corpus, evaluate it, log it to MLflow and register it."""
+"""Train flow: fit a model on the corpus, fit its decision policy, evaluate it, log it to MLflow, register it."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
 from models import tracking
-from models.train import train_and_evaluate
-from pipeline.config import load_training
+from models.train import train_and_evaluate, write_artifacts
+from pipeline.config import load_taxonomy, load_training
 from pipeline.corpus import SPLITS
+from pipeline.red_flags import RedFlagMatcher, load_red_flags
 
 
 @task
 def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, alias: str | None) -> dict:
     config = load_training(Path(config_dir))
-    corpus_dir = config.corpus_path()
-    result = train_and_evaluate(config)
+    taxonomy = load_taxonomy(Path(config_dir))
+    red_flags = RedFlagMatcher.from_config(load_red_flags(Path(config_dir)))
+    result = train_and_evaluate(config, red_flags)
     tracking.configure(tracking_uri, config.experiment, Path(artifact_root))
-    registered = tracking.log_and_register(
-        result.model,
-        model_name=config.registered_model,
-        params={**result.params, "train_size": result.train_size},
-        metrics=result.metrics,
-        dataset_files=[corpus_dir / f"{split}.jsonl" for split in SPLITS] + list(config.external_paths().values()),
-        alias=alias,
-    )
+    corpus_dir = config.corpus_path()
+    with tempfile.TemporaryDirectory() as folder:
+        registered = tracking.log_and_register(
+            result.classifier,
+            model_name=config.registered_model,
+            params={**result.params, "train_size": result.train_size, "taxonomy_version": taxonomy.version},
+            metrics=result.metrics,
+            dataset_files=[corpus_dir / f"{split}.jsonl" for split in SPLITS] + list(config.external_paths().values()),
+            artifacts=write_artifacts(result, taxonomy.topic_codes, Path(folder)),
+            alias=alias,
+        )
     return {"run_id": registered.run_id, "model": registered.model_name, "version": registered.version,
             "metrics": result.metrics}
 

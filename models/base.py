@@ -1,4 +1,8 @@
-"""The interface every inquiry classifier offers, whatever the model kind behind it."""
+"""The interface every inquiry classifier offers, whatever the model kind behind it.
+
+A classifier is a text model (raw class probabilities) plus the decision policy fitted on dev (calibration,
+per-topic thresholds, akut threshold) and the red-flag rules; all three travel together in the registered
+model, so whoever loads it classifies exactly as it was evaluated."""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
+from models.calibration import DecisionPolicy
 from pipeline.domain import Prediction
 from pipeline.preprocess import prepare_text
+from pipeline.red_flags import RedFlagMatcher, apply_red_flags
 
 
 class InquiryText(NamedTuple):
@@ -31,23 +37,45 @@ class TextModel(Protocol):
 
 @dataclass
 class InquiryClassifier:
-    """Raw inquiries in, predictions out: applies the shared text preparation before the model."""
+    """Raw inquiries in, predictions out: shared text preparation, model, decision policy, red flags."""
 
     model: TextModel
     version: str
+    policy: DecisionPolicy | None = None
+    red_flags: RedFlagMatcher | None = None
 
     def predict(self, inquiries: Sequence[InquiryText]) -> list[Prediction]:
         if not inquiries:
             return []
         texts = [prepare_text(i.channel, i.subject, i.body) for i in inquiries]
         topic_proba, urgency_proba = self.model.predict_proba(texts)
-        return [
-            Prediction(
-                topic=self.model.topic_labels[int(np.argmax(tp))],
-                urgency=self.model.urgency_labels[int(np.argmax(up))],
-                topic_probabilities={label: float(p) for label, p in zip(self.model.topic_labels, tp, strict=True)},
-                urgency_probabilities={label: float(p) for label, p in zip(self.model.urgency_labels, up, strict=True)},
+        if self.policy is None:
+            return [self._argmax_prediction(tp, up) for tp, up in zip(topic_proba, urgency_proba, strict=True)]
+        predictions = []
+        for text, decision in zip(texts, self.policy.decide(topic_proba, urgency_proba), strict=True):
+            urgency, flag_trace, alerts = decision.urgency, [], []
+            if self.red_flags is not None:
+                hits = self.red_flags.scan(text)
+                urgency, flag_trace = apply_red_flags(urgency, hits)
+                alerts = sorted({hit.alert for hit in hits if hit.alert})
+            predictions.append(Prediction(
+                topic=decision.topic,
+                urgency=urgency,
+                topic_probabilities=decision.topic_probabilities,
+                urgency_probabilities=decision.urgency_probabilities,
                 model_version=self.version,
-            )
-            for tp, up in zip(topic_proba, urgency_proba, strict=True)
-        ]
+                needs_review=decision.needs_review,
+                review_reasons=list(decision.review_reasons),
+                red_flags=flag_trace,
+                alerts=alerts,
+            ))
+        return predictions
+
+    def _argmax_prediction(self, topic_row: np.ndarray, urgency_row: np.ndarray) -> Prediction:
+        return Prediction(
+            topic=self.model.topic_labels[int(np.argmax(topic_row))],
+            urgency=self.model.urgency_labels[int(np.argmax(urgency_row))],
+            topic_probabilities={label: float(p) for label, p in zip(self.model.topic_labels, topic_row, strict=True)},
+            urgency_probabilities={label: float(p) for label, p in zip(self.model.urgency_labels, urgency_row, strict=True)},
+            model_version=self.version,
+        )

@@ -84,8 +84,10 @@ def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, n: int, offset: int = 
 
     Each 18-byte block is an fp16 scale ``d`` and 16 bytes; byte ``j`` holds weight ``j`` in its low
     nibble and weight ``j + 16`` in its high nibble, and a weight is ``(nibble - 8) * d`` in fp32.
-    (numpy's fp16->fp32 cast is exact, like e5.c's ``fp16_to_fp32``, subnormals included; the product of
-    a small integer and an fp16 value is exact in fp32, so the result is bit-identical.)
+    The product of a small integer and an fp16 value is exact in fp32, so the result is bit-identical
+    to the engine's, including its one deviation from IEEE: e5.c's ``fp16_to_fp32`` is off by one in
+    the exponent for subnormal halves and returns half their value. (The shipped model files contain no
+    subnormal scale, so this only matters for other inputs.)
     """
     if n % QK:
         raise ValueError(f"Q4_0 tensor length {n} is not a multiple of {QK}")
@@ -95,7 +97,9 @@ def dequantize_q4_0(raw: bytes | memoryview | np.ndarray, n: int, offset: int = 
     for a in range(0, len(blocks), step):
         chunk = blocks[a : a + step]
         qs = chunk["qs"]
-        d = chunk["d"].astype(np.float32)[:, None]
+        d = chunk["d"].astype(np.float32)
+        bits = chunk["d"].view(np.uint16)
+        d = np.where((bits & 0x7C00 == 0) & (bits & 0x03FF != 0), d * np.float32(0.5), d)[:, None]  # e5.c quirk
         out[a : a + step, : QK // 2] = ((qs & 0x0F).astype(np.float32) - 8.0) * d
         out[a : a + step, QK // 2 :] = ((qs >> 4).astype(np.float32) - 8.0) * d
     return out.reshape(-1)

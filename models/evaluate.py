@@ -1,12 +1,28 @@
-"""Evaluation that is identical for every model kind: the same metrics on the same split."""
+"""Evaluation that is identical for every model kind: the same metrics, slices and artifacts on the same sets."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from pipeline.corpus import CorpusItem
 from pipeline.domain import Prediction
+
+SHORT_WORDS = 30
+
+# Slices every report breaks the scores down by; names become metric names, so they stay short and stable.
+SLICES: dict[str, Callable[[CorpusItem], bool]] = {
+    "email": lambda i: i.channel == "email",
+    "call": lambda i: i.channel == "call",
+    "sv": lambda i: i.lang == "sv",
+    "en": lambda i: i.lang == "en",
+    "short": lambda i: len(re.findall(r"\w+", f"{i.subject or ''} {i.body}")) < SHORT_WORDS,
+    "long": lambda i: len(re.findall(r"\w+", f"{i.subject or ''} {i.body}")) >= SHORT_WORDS,
+}
 
 
 def evaluate(predictions: Sequence[Prediction], topics: Sequence[str], urgencies: Sequence[str]) -> dict[str, float]:
@@ -14,16 +30,71 @@ def evaluate(predictions: Sequence[Prediction], topics: Sequence[str], urgencies
     is left out when the set has no akut case (the model predicted none), rather than reported as 0."""
     predicted_topics = [p.topic for p in predictions]
     predicted_urgencies = [p.urgency for p in predictions]
-    akut_true = [u == "akut" for u in urgencies]
-    akut_pred = [u == "akut" for u in predicted_urgencies]
+    akut_true = np.array([u == "akut" for u in urgencies])
+    akut_pred = np.array([u == "akut" for u in predicted_urgencies])
     metrics = {
         "topic_macro_f1": float(f1_score(topics, predicted_topics, average="macro", zero_division=0)),
         "topic_accuracy": float(accuracy_score(topics, predicted_topics)),
         "urgency_macro_f1": float(f1_score(urgencies, predicted_urgencies, average="macro", zero_division=0)),
         "n": float(len(predictions)),
     }
-    if any(akut_true):
-        metrics["akut_recall"] = float(recall_score(akut_true, akut_pred))
-    if any(akut_pred):
-        metrics["akut_precision"] = float(precision_score(akut_true, akut_pred))
+    if akut_true.any():
+        metrics["akut_recall"] = float((akut_true & akut_pred).sum() / akut_true.sum())
+    if akut_pred.any():
+        metrics["akut_precision"] = float((akut_true & akut_pred).sum() / akut_pred.sum())
     return metrics
+
+
+def evaluate_items(items: Sequence[CorpusItem], predictions: Sequence[Prediction]) -> dict[str, float]:
+    """`evaluate` on the whole set, plus topic macro-F1 and akut recall per slice (slice_<name>_...)."""
+    metrics = evaluate(predictions, [i.topic for i in items], [i.urgency for i in items])
+    for name, member in SLICES.items():
+        chosen = [n for n, item in enumerate(items) if member(item)]
+        if not chosen:
+            continue
+        sliced = evaluate([predictions[n] for n in chosen], [items[n].topic for n in chosen],
+                          [items[n].urgency for n in chosen])
+        for metric in ("topic_macro_f1", "akut_recall", "n"):
+            if metric in sliced:
+                metrics[f"slice_{name}_{metric}"] = sliced[metric]
+    return metrics
+
+
+def per_topic_table(topics: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> list[dict[str, object]]:
+    """Precision, recall, F1 and support per topic, in taxonomy order."""
+    precision, recall, f1, support = precision_recall_fscore_support(topics, predicted, labels=list(labels),
+                                                                     zero_division=0)
+    return [
+        {"topic": label, "precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
+         "support": int(s)}
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+    ]
+
+
+def confusion_matrix_png(topics: Sequence[str], predicted: Sequence[str], labels: Sequence[str], path: Path,
+                         title: str) -> Path:
+    """Row-normalised topic confusion matrix as a PNG (rows: true topic, columns: predicted)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = confusion_matrix(topics, predicted, labels=list(labels)).astype(float)
+    rows = matrix.sum(axis=1, keepdims=True)
+    normalised = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+    figure, axes = plt.subplots(figsize=(11, 10))
+    image = axes.imshow(normalised, cmap="Blues", vmin=0, vmax=1)
+    axes.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    axes.set_yticks(range(len(labels)), labels, fontsize=7)
+    axes.set_xlabel("predicted topic")
+    axes.set_ylabel("true topic")
+    axes.set_title(title)
+    for (row, column), count in np.ndenumerate(matrix):
+        if count:
+            axes.text(column, row, int(count), ha="center", va="center", fontsize=5,
+                      color="white" if normalised[row, column] > 0.5 else "black")
+    figure.colorbar(image, fraction=0.04)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

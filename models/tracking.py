@@ -18,7 +18,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from models.base import InquiryClassifier, InquiryText, TextModel
+from models.base import InquiryClassifier, InquiryText
 from pipeline.config import REPO_ROOT
 
 CHAMPION = "champion"
@@ -29,11 +29,12 @@ class NoModelError(LookupError):
 
 
 class TriagePyfunc(mlflow.pyfunc.PythonModel):
-    """Registered form of every model kind: raw inquiries (channel, subject, body) in, predictions out."""
+    """Registered form of every model kind: raw inquiries (channel, subject, body) in, predictions out.
+    The artifact is the whole classifier: text preparation, model, decision policy and red-flag rules."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
-        model: TextModel = joblib.load(context.artifacts["model"])
-        self.classifier = InquiryClassifier(model, version=f"run:{context.model_config.get('run_id', '?')}")
+        self.classifier: InquiryClassifier = joblib.load(context.artifacts["model"])
+        self.classifier.version = f"run:{context.model_config.get('run_id', '?')}"
 
     def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
                 params: dict | None = None) -> pd.DataFrame:
@@ -47,6 +48,7 @@ class TriagePyfunc(mlflow.pyfunc.PythonModel):
             "urgency": [p.urgency for p in predictions],
             "topic_confidence": [p.topic_confidence for p in predictions],
             "urgency_confidence": [p.urgency_confidence for p in predictions],
+            "needs_review": [p.needs_review for p in predictions],
         })
 
 
@@ -91,26 +93,29 @@ def git_commit() -> str:
 
 
 def log_and_register(
-    model: TextModel,
+    classifier: InquiryClassifier,
     *,
     model_name: str,
     params: dict[str, object],
     metrics: dict[str, float],
     dataset_files: list[Path],
+    artifacts: list[Path] = (),
     alias: str | None = CHAMPION,
 ) -> RegisteredRun:
-    """Log one training run (params, metrics, dataset hash, git commit, the model) and register it.
-    With `alias`, the new version takes that alias (the demo makes its first model the champion)."""
+    """Log one training run (params, metrics, dataset hash, git commit, evaluation artifacts, the classifier) and
+    register it. With `alias`, the new version takes that alias (the demo makes its first model the champion)."""
     example = pd.DataFrame({"channel": ["email"], "subject": ["Sophämtning"], "body": ["Soporna hämtades inte i dag."]})
     with mlflow.start_run() as run, tempfile.TemporaryDirectory() as tmp:
         mlflow.log_params(params)
-        mlflow.log_metrics(metrics)
+        mlflow.log_metrics({name: value for name, value in metrics.items() if value == value})  # NaN is no metric
+        for path in artifacts:
+            mlflow.log_artifact(str(path), artifact_path="evaluation")
         mlflow.set_tags({"dataset_hash": file_hash(dataset_files), "git_commit": git_commit(),
                          "model_kind": str(params.get("model_kind", "?"))})
         model_path = Path(tmp) / "model.joblib"
-        joblib.dump(model, model_path)
+        joblib.dump(classifier, model_path)
         wrapper = TriagePyfunc()
-        wrapper.classifier = InquiryClassifier(model, version="candidate")
+        wrapper.classifier = classifier
         signature = infer_signature(example, wrapper.predict(None, example))  # type: ignore[arg-type]
         info = mlflow.pyfunc.log_model(
             name="model",

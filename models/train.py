@@ -1,40 +1,47 @@
-"""Training of a model kind on the corpus' train split, evaluated on dev, test and the external sets."""
+"""Training of a model kind on the corpus' train split: the decision policy is fitted on dev, and the same
+evaluation runs on dev, test and every external set."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
 
 from models.base import InquiryClassifier, InquiryText
 from models.baseline import TfidfTriageModel
-from models.evaluate import evaluate
+from models.calibration import fit_policy, policy_report
+from models.evaluate import confusion_matrix_png, evaluate_items, per_topic_table
 from pipeline.config import TrainingConfig
 from pipeline.corpus import CorpusItem, load_items, load_split
 from pipeline.preprocess import prepare_text
+from pipeline.red_flags import RedFlagMatcher
 
 
 @dataclass
 class TrainingResult:
-    model: TfidfTriageModel
+    classifier: InquiryClassifier
     metrics: dict[str, float]
     params: dict[str, object]
     train_size: int
+    # Per evaluation set: (true topics, predicted topics), for the per-topic table and confusion matrix.
+    topic_pairs: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
 
 def as_inquiry_texts(items: list[CorpusItem]) -> list[InquiryText]:
     return [InquiryText(i.channel, i.subject, i.body) for i in items]
 
 
+def prepared_texts(items: list[CorpusItem]) -> list[str]:
+    return [prepare_text(i.channel, i.subject, i.body) for i in items]
+
+
 def fit_model(config: TrainingConfig, train: list[CorpusItem]) -> TfidfTriageModel:
-    texts = [prepare_text(i.channel, i.subject, i.body) for i in train]
     return TfidfTriageModel(config.tfidf, seed=config.seed).fit(
-        texts, [i.topic for i in train], [i.urgency for i in train]
+        prepared_texts(train), [i.topic for i in train], [i.urgency for i in train]
     )
-
-
-def score(classifier: InquiryClassifier, items: list[CorpusItem], prefix: str) -> dict[str, float]:
-    predictions = classifier.predict(as_inquiry_texts(items))
-    metrics = evaluate(predictions, [i.topic for i in items], [i.urgency for i in items])
-    return {f"{prefix}_{name}": value for name, value in metrics.items()}
 
 
 def evaluation_sets(config: TrainingConfig) -> dict[str, list[CorpusItem]]:
@@ -45,13 +52,73 @@ def evaluation_sets(config: TrainingConfig) -> dict[str, list[CorpusItem]]:
     return sets
 
 
-def train_and_evaluate(config: TrainingConfig) -> TrainingResult:
-    """Fit on train; report every metric on each evaluation set, prefixed with the set's name."""
+def build_classifier(config: TrainingConfig, model: TfidfTriageModel, dev: list[CorpusItem],
+                     red_flags: RedFlagMatcher | None) -> tuple[InquiryClassifier, dict[str, float]]:
+    """Wrap a fitted model with the decision policy fitted on dev; returns it and the policy's dev report."""
+    topic_proba, urgency_proba = model.predict_proba(prepared_texts(dev))
+    params = config.policy
+    policy, report = fit_policy(
+        topic_proba, [i.topic for i in dev], urgency_proba, [i.urgency for i in dev],
+        model.topic_labels, model.urgency_labels,
+        target_precision=params.target_precision, target_recall=params.akut_target_recall,
+        method=params.calibration, min_support=params.threshold_min_support,
+    )
+    return InquiryClassifier(model, version="candidate", policy=policy, red_flags=red_flags), report
+
+
+def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None = None) -> TrainingResult:
+    """Fit on train, fit the policy on dev, and score every evaluation set (metrics prefixed by set name)."""
     train = load_split(config.corpus_path(), "train")
+    started = time.perf_counter()
     model = fit_model(config, train)
-    classifier = InquiryClassifier(model, version="candidate")
-    metrics: dict[str, float] = {}
-    for name, items in evaluation_sets(config).items():
-        metrics.update(score(classifier, items, name))
-    params = {"model_kind": config.model_kind, "seed": config.seed, **config.tfidf.model_dump()}
-    return TrainingResult(model=model, metrics=metrics, params=params, train_size=len(train))
+    fit_seconds = time.perf_counter() - started
+    sets = evaluation_sets(config)
+    classifier, dev_policy = build_classifier(config, model, sets["dev"], red_flags)
+
+    metrics: dict[str, float] = {"train_seconds": fit_seconds}
+    metrics.update({f"dev_policy_{name}": value for name, value in dev_policy.items()})
+    pairs: dict[str, tuple[list[str], list[str]]] = {}
+    for name, items in sets.items():
+        started = time.perf_counter()
+        predictions = classifier.predict(as_inquiry_texts(items))
+        elapsed = time.perf_counter() - started
+        metrics.update({f"{name}_{metric}": value for metric, value in evaluate_items(items, predictions).items()})
+        metrics[f"{name}_throughput_per_s"] = len(items) / elapsed if elapsed else float("nan")
+        metrics[f"{name}_review_share"] = float(np.mean([p.needs_review for p in predictions]))
+        pairs[name] = ([i.topic for i in items], [p.topic for p in predictions])
+        if name == "test":
+            topic_proba, urgency_proba = model.predict_proba(prepared_texts(items))
+            assert classifier.policy is not None
+            report = policy_report(classifier.policy, topic_proba, _indices(items, "topic", model.topic_labels),
+                                   urgency_proba, _indices(items, "urgency", model.urgency_labels))
+            metrics.update({f"test_policy_{metric}": value for metric, value in report.items()})
+    params = {"model_kind": config.model_kind, "seed": config.seed, **config.tfidf.model_dump(),
+              **{f"policy_{k}": v for k, v in config.policy.model_dump().items()},
+              "red_flags_version": red_flags.version if red_flags else "none"}
+    return TrainingResult(classifier=classifier, metrics=metrics, params=params, train_size=len(train),
+                          topic_pairs=pairs)
+
+
+def _indices(items: list[CorpusItem], attribute: str, labels: list[str]) -> np.ndarray:
+    position = {label: n for n, label in enumerate(labels)}
+    return np.array([position[getattr(i, attribute)] for i in items])
+
+
+def write_artifacts(result: TrainingResult, topic_labels: list[str], folder: Path) -> list[Path]:
+    """Evaluation artifacts of a run: per-topic scores and a confusion matrix per set, and the fitted policy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, (truth, predicted) in result.topic_pairs.items():
+        table = folder / f"{name}_per_topic.json"
+        table.write_text(json.dumps(per_topic_table(truth, predicted, topic_labels), indent=1), encoding="utf-8")
+        written += [table, confusion_matrix_png(truth, predicted, topic_labels, folder / f"{name}_confusion.png",
+                                                f"Topic confusion on {name} ({len(truth)} inquiries)")]
+    policy = result.classifier.policy
+    if policy is not None:
+        summary = {"topic_thresholds": policy.topic_thresholds, "min_margin": policy.min_margin,
+                   "akut_threshold": policy.akut_threshold, "target_precision": policy.target_precision,
+                   "target_recall": policy.target_recall}
+        path = folder / "policy.json"
+        path.write_text(json.dumps(summary, indent=1, ensure_ascii=False), encoding="utf-8")
+        written.append(path)
+    return written

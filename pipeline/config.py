@@ -141,6 +141,17 @@ class TfidfParams(_Strict):
     class_weight: Literal["balanced"] | None = "balanced"
 
 
+class PolicyParams(_Strict):
+    """How the decision policy is fitted on dev (see models/calibration.py)."""
+
+    calibration: Literal["temperature", "isotonic", "none"] = "temperature"
+    target_precision: float = Field(default=0.90, gt=0, lt=1)
+    akut_target_recall: float = Field(default=0.95, gt=0, lt=1)
+    # With about 16 dev items per topic, per-topic thresholds overfit; below this many predictions a topic
+    # shares one threshold fitted on all topics pooled.
+    threshold_min_support: int = Field(default=30, ge=1)
+
+
 class TrainingConfig(_Strict):
     model_kind: Literal["tfidf"] = "tfidf"
     corpus_dir: Path = Path("data/corpus")
@@ -150,6 +161,7 @@ class TrainingConfig(_Strict):
     experiment: str = "kommun-triage"
     seed: int = 13
     tfidf: TfidfParams = TfidfParams()
+    policy: PolicyParams = PolicyParams()
 
     def corpus_path(self) -> Path:
         return _from_repo(self.corpus_dir)

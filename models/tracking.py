@@ -157,12 +157,25 @@ def load_classifier(model_uri: str) -> InquiryClassifier:
 
 
 def runs_table(experiment: str, limit: int = 10) -> pd.DataFrame:
-    """The most recent runs of an experiment with their main metrics, newest first."""
+    """The most recent runs of an experiment with their main test-split metrics, newest first."""
     runs = mlflow.search_runs(experiment_names=[experiment], order_by=["attributes.start_time DESC"],
                               max_results=limit)
     if runs.empty:
         return runs
-    wanted = ["run_id", "start_time", "tags.model_kind", "metrics.test_topic_macro_f1", "metrics.test_akut_recall",
-              "metrics.test_urgency_macro_f1"]
-    return runs[[c for c in wanted if c in runs.columns]]
+    columns = {
+        "tags.model_kind": "kind",
+        "metrics.test_topic_macro_f1": "topic_f1",
+        "metrics.test_urgency_macro_f1": "urgency_f1",
+        "metrics.test_akut_recall": "akut_rec",
+        "metrics.test_akut_precision": "akut_prec",
+        "metrics.test_policy_topic_ece_calibrated": "ece",
+        "metrics.test_policy_topic_coverage": "coverage",
+        "metrics.swefaq_topic_macro_f1": "swefaq_f1",
+        "metrics.test_throughput_per_s": "per_s",
+        "metrics.train_seconds": "train_s",
+    }
+    table = runs[["run_id", "start_time", *[c for c in columns if c in runs.columns]]].rename(columns=columns)
+    table["run_id"] = table["run_id"].str[:8]
+    table["start_time"] = table["start_time"].dt.strftime("%Y-%m-%d %H:%M")
+    return table.round(3)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.base import InquiryClassifier, InquiryText
+from models.base import InquiryClassifier, InquiryText, TextModel
 from models.baseline import TfidfTriageModel
 from models.calibration import fit_policy, policy_report
 from models.evaluate import confusion_matrix_png, evaluate_items, per_topic_table
@@ -38,10 +38,23 @@ def prepared_texts(items: list[CorpusItem]) -> list[str]:
     return [prepare_text(i.channel, i.subject, i.body) for i in items]
 
 
-def fit_model(config: TrainingConfig, train: list[CorpusItem]) -> TfidfTriageModel:
-    return TfidfTriageModel(config.tfidf, seed=config.seed).fit(
-        prepared_texts(train), [i.topic for i in train], [i.urgency for i in train]
-    )
+def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path | None = None) -> TextModel:
+    """Fit the configured model kind on train. The e5 kinds need the model cache for the encoder."""
+    texts, topics, urgencies = prepared_texts(train), [i.topic for i in train], [i.urgency for i in train]
+    if config.model_kind == "tfidf":
+        return TfidfTriageModel(config.tfidf, seed=config.seed).fit(texts, topics, urgencies)
+    if model_cache is None:
+        raise ValueError(f"model kind {config.model_kind} needs a model cache directory")
+    from models.e5_head import EmbeddingCache, EmbeddingHeadModel
+    from models.encoder import SentenceEncoder
+    from models.provision import encoder_key, prepare_base_model
+
+    params = config.encoder
+    base = prepare_base_model(params, model_cache)
+    encoder = SentenceEncoder(base, quantize=params.quantize, max_length=params.max_length,
+                              batch_size=params.batch_size, prefix=params.prefix)
+    cache = EmbeddingCache(model_cache / "embeddings", encoder_key(params, base))
+    return EmbeddingHeadModel(encoder, config.e5_head, seed=config.seed, cache=cache).fit(texts, topics, urgencies)
 
 
 def evaluation_sets(config: TrainingConfig) -> dict[str, list[CorpusItem]]:
@@ -52,7 +65,7 @@ def evaluation_sets(config: TrainingConfig) -> dict[str, list[CorpusItem]]:
     return sets
 
 
-def build_classifier(config: TrainingConfig, model: TfidfTriageModel, dev: list[CorpusItem],
+def build_classifier(config: TrainingConfig, model: TextModel, dev: list[CorpusItem],
                      red_flags: RedFlagMatcher | None) -> tuple[InquiryClassifier, dict[str, float]]:
     """Wrap a fitted model with the decision policy fitted on dev; returns it and the policy's dev report."""
     topic_proba, urgency_proba = model.predict_proba(prepared_texts(dev))
@@ -66,11 +79,12 @@ def build_classifier(config: TrainingConfig, model: TfidfTriageModel, dev: list[
     return InquiryClassifier(model, version="candidate", policy=policy, red_flags=red_flags), report
 
 
-def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None = None) -> TrainingResult:
+def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None = None,
+                       model_cache: Path | None = None) -> TrainingResult:
     """Fit on train, fit the policy on dev, and score every evaluation set (metrics prefixed by set name)."""
     train = load_split(config.corpus_path(), "train")
     started = time.perf_counter()
-    model = fit_model(config, train)
+    model = fit_model(config, train, model_cache)
     fit_seconds = time.perf_counter() - started
     sets = evaluation_sets(config)
     classifier, dev_policy = build_classifier(config, model, sets["dev"], red_flags)
@@ -79,11 +93,8 @@ def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None 
     metrics.update({f"dev_policy_{name}": value for name, value in dev_policy.items()})
     pairs: dict[str, tuple[list[str], list[str]]] = {}
     for name, items in sets.items():
-        started = time.perf_counter()
         predictions = classifier.predict(as_inquiry_texts(items))
-        elapsed = time.perf_counter() - started
         metrics.update({f"{name}_{metric}": value for metric, value in evaluate_items(items, predictions).items()})
-        metrics[f"{name}_throughput_per_s"] = len(items) / elapsed if elapsed else float("nan")
         metrics[f"{name}_review_share"] = float(np.mean([p.needs_review for p in predictions]))
         pairs[name] = ([i.topic for i in items], [p.topic for p in predictions])
         if name == "test":
@@ -92,7 +103,13 @@ def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None 
             report = policy_report(classifier.policy, topic_proba, _indices(items, "topic", model.topic_labels),
                                    urgency_proba, _indices(items, "urgency", model.urgency_labels))
             metrics.update({f"test_policy_{metric}": value for metric, value in report.items()})
-    params = {"model_kind": config.model_kind, "seed": config.seed, **config.tfidf.model_dump(),
+    if hasattr(model, "cache"):
+        model.cache = None  # the registered model encodes afresh; the training cache stays on this machine
+    # Throughput of the whole classifier (preparation, model, policy, red flags) as it will be served.
+    started = time.perf_counter()
+    classifier.predict(as_inquiry_texts(sets["test"]))
+    metrics["test_throughput_per_s"] = len(sets["test"]) / (time.perf_counter() - started)
+    params = {"model_kind": config.model_kind, "seed": config.seed, **config.model_params(),
               **{f"policy_{k}": v for k, v in config.policy.model_dump().items()},
               "red_flags_version": red_flags.version if red_flags else "none"}
     return TrainingResult(classifier=classifier, metrics=metrics, params=params, train_size=len(train),

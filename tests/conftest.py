@@ -109,3 +109,46 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.delenv("TRIAGE_MLFLOW_TRACKING_URI", raising=False)
     return tmp_path / "var"
+
+
+# A tiny random BERT with a word-level Swedish tokenizer: encoder and e5-head tests run on it, no download.
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
+_VOCABULARY = (
+    "query passage : . , ! ? soptunnan har inte tömts på två veckor gatlampan utanför skolan är trasig sedan i måndags "
+    "jag vill överklaga beslutet om bygglov för vår tillbyggnad det luktar avlopp källaren och vattnet ur kranen brunt "
+    "när öppnar förskolan efter sommaruppehållet min äldre mor behöver hjälp med hemtjänst färdtjänst snöröjningen "
+    "hela veckan livsfarligt hej tack kommunen vägen hämtning faktura elev lärare parkering buss hund katt grannen"
+)
+WORDS = _VOCABULARY.split()
+HIDDEN = 32
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A random 2-layer BertModel (hidden 32) and a word-level fast tokenizer, saved as a HF checkpoint."""
+    import torch
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers, processors
+    from tokenizers.models import WordLevel
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
+
+    directory = tmp_path_factory.mktemp("tiny-encoder")
+    vocab = {token: i for i, token in enumerate(dict.fromkeys(SPECIALS + WORDS))}
+    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])]
+    )
+    PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", model_max_length=64
+    ).save_pretrained(directory)
+
+    torch.manual_seed(0)
+    # initializer_range 0.2 (BERT's is 0.02): with tiny random weights every text would come out almost
+    # the same vector, and order or batching mix-ups would go unnoticed.
+    config = BertConfig(
+        vocab_size=len(vocab), hidden_size=HIDDEN, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=64, pad_token_id=0, initializer_range=0.2,
+    )
+    BertModel(config).eval().save_pretrained(directory)
+    return directory

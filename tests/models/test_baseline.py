@@ -33,11 +33,12 @@ def test_probabilities_are_distributions(tiny_classifier):
     assert 0 <= prediction.topic_confidence <= 1
 
 
-@pytest.mark.parametrize("name", ["Anna Svensson", "Mohammed Al-Hassan", "Pirjo Virtanen"])
-def test_invariance_to_names_and_contact_details(tiny_classifier, name):
+@pytest.mark.parametrize(("name", "phone"), [("Anna Svensson", "070-312 12 34"), ("Mohammed Al-Hassan", "073-998 10 20"),
+                                           ("Pirjo Virtanen", "+46 76 555 01 02")])
+def test_invariance_to_names_and_contact_details(tiny_classifier, name, phone):
     base = "Vattnet i kranen är brunt sedan i går kväll. Vad ska vi göra?"
     reference = _predict(tiny_classifier, base)
-    variant = _predict(tiny_classifier, f"{base}\n\nMed vänliga hälsningar\n{name}\n070-{hash(name) % 900 + 100} 12 34")
+    variant = _predict(tiny_classifier, f"{base}\n\nMed vänliga hälsningar\n{name}\n{phone}")
     assert (variant.topic, variant.urgency) == (reference.topic, reference.urgency)
 
 

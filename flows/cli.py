@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 import time
@@ -43,7 +42,8 @@ def _settings() -> Settings:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    # MLflow's own INFO/WARNING lines (table migrations, pickling notices) drown the progress lines.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")
     return settings
 
 

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from models.heads import LogisticHeads
 from pipeline.config import TfidfParams
 
 
@@ -17,13 +17,15 @@ class TfidfTriageModel:
 
     def __init__(self, params: TfidfParams, seed: int = 13) -> None:
         self.params = params
-        self.seed = seed
-        self.topic_labels: list[str] = []
-        self.urgency_labels: list[str] = []
+        self.heads = LogisticHeads(params.C, params.class_weight, seed)
 
-    def _head(self) -> LogisticRegression:
-        return LogisticRegression(C=self.params.C, class_weight=self.params.class_weight, max_iter=3000,
-                                  random_state=self.seed)
+    @property
+    def topic_labels(self) -> list[str]:
+        return self.heads.topic_labels
+
+    @property
+    def urgency_labels(self) -> list[str]:
+        return self.heads.urgency_labels
 
     def fit(self, texts: Sequence[str], topics: Sequence[str], urgencies: Sequence[str]) -> TfidfTriageModel:
         p = self.params
@@ -33,13 +35,8 @@ class TfidfTriageModel:
             ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(p.char_ngram_min, p.char_ngram_max),
                                       min_df=p.min_df, sublinear_tf=True, max_features=p.max_features)),
         ])
-        matrix = self.features.fit_transform(texts)
-        self.topic_head = self._head().fit(matrix, topics)
-        self.urgency_head = self._head().fit(matrix, urgencies)
-        self.topic_labels = [str(c) for c in self.topic_head.classes_]
-        self.urgency_labels = [str(c) for c in self.urgency_head.classes_]
+        self.heads.fit(self.features.fit_transform(texts), topics, urgencies)
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        matrix = self.features.transform(texts)
-        return self.topic_head.predict_proba(matrix), self.urgency_head.predict_proba(matrix)
+        return self.heads.predict_proba(self.features.transform(texts))

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from models.encoder import SentenceEncoder
+from models.heads import LogisticHeads
 from pipeline.config import HeadParams
 
 
@@ -49,28 +49,24 @@ class EmbeddingHeadModel:
     def __init__(self, encoder: SentenceEncoder, params: HeadParams, seed: int = 13,
                  cache: EmbeddingCache | None = None) -> None:
         self.encoder = encoder
-        self.params = params
-        self.seed = seed
-        # Used while training and evaluating; dropped before the model is registered (see `without_cache`).
+        self.heads = LogisticHeads(params.C, params.class_weight, seed)
+        # Used while training and evaluating; train_and_evaluate drops it before the model is registered.
         self.cache = cache
-        self.topic_labels: list[str] = []
-        self.urgency_labels: list[str] = []
 
-    def _head(self) -> LogisticRegression:
-        return LogisticRegression(C=self.params.C, class_weight=self.params.class_weight, max_iter=5000,
-                                  random_state=self.seed)
+    @property
+    def topic_labels(self) -> list[str]:
+        return self.heads.topic_labels
+
+    @property
+    def urgency_labels(self) -> list[str]:
+        return self.heads.urgency_labels
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         return self.cache.encode(self.encoder, texts) if self.cache else self.encoder.encode(texts)
 
     def fit(self, texts: Sequence[str], topics: Sequence[str], urgencies: Sequence[str]) -> EmbeddingHeadModel:
-        vectors = self._vectors(texts)
-        self.topic_head = self._head().fit(vectors, topics)
-        self.urgency_head = self._head().fit(vectors, urgencies)
-        self.topic_labels = [str(c) for c in self.topic_head.classes_]
-        self.urgency_labels = [str(c) for c in self.urgency_head.classes_]
+        self.heads.fit(self._vectors(texts), topics, urgencies)
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        vectors = self._vectors(texts)
-        return self.topic_head.predict_proba(vectors), self.urgency_head.predict_proba(vectors)
+        return self.heads.predict_proba(self._vectors(texts))

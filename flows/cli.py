@@ -140,6 +140,39 @@ def model_prepare() -> None:
     typer.echo(f"ready: {location}" + (f" ({size / 2**20:.0f} MiB)" if size else ""))
 
 
+@model_app.command("zero-shot")
+def model_zero_shot() -> None:
+    """Measure the zero-shot bootstrap (no labels: similarity to the taxonomy's descriptions, plus red flags)
+    on the corpus test split and the external sets."""
+    settings = _settings()
+    from models.base import InquiryClassifier
+    from models.encoder import SentenceEncoder
+    from models.evaluate import evaluate_items
+    from models.provision import prepare_base_model
+    from models.train import as_inquiry_texts, evaluation_sets
+    from models.zero_shot import ZeroShotModel
+    from pipeline.config import load_taxonomy, load_training
+    from pipeline.red_flags import RedFlagMatcher, load_red_flags
+
+    config = guarded(lambda: load_training(settings.config_dir))
+    params = config.encoder
+    with step(f"embedding the taxonomy's descriptions with {params.base_model}"):
+        encoder = SentenceEncoder(prepare_base_model(params, settings.model_cache), quantize=params.quantize,
+                                  max_length=params.max_length, batch_size=params.batch_size, prefix=params.prefix)
+        model = ZeroShotModel(encoder, guarded(lambda: load_taxonomy(settings.config_dir)))
+    red_flags = RedFlagMatcher.from_config(guarded(lambda: load_red_flags(settings.config_dir)))
+    classifier = InquiryClassifier(model, version="zero-shot", red_flags=red_flags)
+    typer.echo(f"{'set':<10}{'topic_f1':>10}{'topic_acc':>11}{'urgency_f1':>12}{'akut_rec':>10}{'n':>6}")
+    for name, items in guarded(lambda: evaluation_sets(config)).items():
+        if name == "dev":
+            continue
+        with step(f"classifying {name}"):
+            metrics = evaluate_items(items, classifier.predict(as_inquiry_texts(items)))
+        typer.echo(f"{name:<10}{metrics['topic_macro_f1']:>10.3f}{metrics['topic_accuracy']:>11.3f}"
+                   f"{metrics['urgency_macro_f1']:>12.3f}{metrics.get('akut_recall', float('nan')):>10.3f}"
+                   f"{int(metrics['n']):>6}")
+
+
 # --- ingest / train / triage ----------------------------------------------------------------------------------
 
 

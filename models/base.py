@@ -50,26 +50,32 @@ class InquiryClassifier:
         texts = [prepare_text(i.channel, i.subject, i.body) for i in inquiries]
         topic_proba, urgency_proba = self.model.predict_proba(texts)
         if self.policy is None:
-            return [self._argmax_prediction(tp, up) for tp, up in zip(topic_proba, urgency_proba, strict=True)]
-        predictions = []
-        for text, decision in zip(texts, self.policy.decide(topic_proba, urgency_proba), strict=True):
-            urgency, flag_trace, alerts = decision.urgency, [], []
-            if self.red_flags is not None:
-                hits = self.red_flags.scan(text)
-                urgency, flag_trace = apply_red_flags(urgency, hits)
-                alerts = sorted({hit.alert for hit in hits if hit.alert})
-            predictions.append(Prediction(
-                topic=decision.topic,
-                urgency=urgency,
-                topic_probabilities=decision.topic_probabilities,
-                urgency_probabilities=decision.urgency_probabilities,
-                model_version=self.version,
-                needs_review=decision.needs_review,
-                review_reasons=list(decision.review_reasons),
-                red_flags=flag_trace,
-                alerts=alerts,
-            ))
-        return predictions
+            predictions = [self._argmax_prediction(tp, up) for tp, up in zip(topic_proba, urgency_proba, strict=True)]
+        else:
+            predictions = [
+                Prediction(
+                    topic=decision.topic,
+                    urgency=decision.urgency,
+                    topic_probabilities=decision.topic_probabilities,
+                    urgency_probabilities=decision.urgency_probabilities,
+                    model_version=self.version,
+                    needs_review=decision.needs_review,
+                    review_reasons=list(decision.review_reasons),
+                )
+                for decision in self.policy.decide(topic_proba, urgency_proba)
+            ]
+        if self.red_flags is None:
+            return predictions
+        return [self._with_red_flags(text, p) for text, p in zip(texts, predictions, strict=True)]
+
+    def _with_red_flags(self, text: str, prediction: Prediction) -> Prediction:
+        """Red flags may raise urgency, never lower it; every hit goes into the trace."""
+        hits = self.red_flags.scan(text) if self.red_flags else []
+        if not hits:
+            return prediction
+        urgency, trace = apply_red_flags(prediction.urgency, hits)
+        alerts = sorted({hit.alert for hit in hits if hit.alert})
+        return prediction.model_copy(update={"urgency": urgency, "red_flags": trace, "alerts": alerts})
 
     def _argmax_prediction(self, topic_row: np.ndarray, urgency_row: np.ndarray) -> Prediction:
         return Prediction(

@@ -80,3 +80,14 @@ def test_e5_head_kind_trains_and_survives_a_joblib_round_trip(tiny_bert_dir, tmp
     after = joblib.load(tmp_path / "classifier.joblib").predict(inquiries)
     assert [(p.topic, p.urgency) for p in before] == [(p.topic, p.urgency) for p in after]
     assert all(abs(sum(p.topic_probabilities.values()) - 1) < 1e-6 for p in after)
+
+
+def test_zero_shot_picks_the_topic_whose_description_matches(taxonomy):
+    from models.zero_shot import ZeroShotModel
+
+    model = ZeroShotModel(CountingEncoder(), taxonomy)
+    topic = taxonomy.topics[5]
+    topic_proba, urgency_proba = model.predict_proba([f"{topic.name}: {topic.description}"])
+    assert model.topic_labels[int(np.argmax(topic_proba[0]))] == topic.code
+    assert topic_proba.shape == (1, 26) and urgency_proba.shape == (1, 4)
+    np.testing.assert_allclose(topic_proba.sum(axis=1), 1.0, rtol=1e-6)

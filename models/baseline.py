@@ -8,24 +8,16 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 
-from models.heads import LogisticHeads
+from models.heads import HeadedModel, LogisticHeads
 from pipeline.config import TfidfParams
 
 
-class TfidfTriageModel:
+class TfidfTriageModel(HeadedModel):
     """Shared TF-IDF features feeding a topic head and an urgency head."""
 
     def __init__(self, params: TfidfParams, seed: int = 13) -> None:
         self.params = params
         self.heads = LogisticHeads(params.C, params.class_weight, seed)
-
-    @property
-    def topic_labels(self) -> list[str]:
-        return self.heads.topic_labels
-
-    @property
-    def urgency_labels(self) -> list[str]:
-        return self.heads.urgency_labels
 
     def fit(self, texts: Sequence[str], topics: Sequence[str], urgencies: Sequence[str]) -> TfidfTriageModel:
         p = self.params

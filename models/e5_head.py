@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from models.encoder import SentenceEncoder
-from models.heads import LogisticHeads
+from models.heads import HeadedModel, LogisticHeads
 from pipeline.config import HeadParams
 
 
@@ -43,7 +43,7 @@ class EmbeddingCache:
         return np.stack(vectors).astype(np.float32)  # type: ignore[arg-type]
 
 
-class EmbeddingHeadModel:
+class EmbeddingHeadModel(HeadedModel):
     """Topic and urgency heads over one shared, frozen sentence encoder."""
 
     def __init__(self, encoder: SentenceEncoder, params: HeadParams, seed: int = 13,
@@ -52,14 +52,6 @@ class EmbeddingHeadModel:
         self.heads = LogisticHeads(params.C, params.class_weight, seed)
         # Used while training and evaluating; train_and_evaluate drops it before the model is registered.
         self.cache = cache
-
-    @property
-    def topic_labels(self) -> list[str]:
-        return self.heads.topic_labels
-
-    @property
-    def urgency_labels(self) -> list[str]:
-        return self.heads.urgency_labels
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         return self.cache.encode(self.encoder, texts) if self.cache else self.encoder.encode(texts)

@@ -27,3 +27,17 @@ class LogisticHeads:
 
     def predict_proba(self, features: Any) -> tuple[np.ndarray, np.ndarray]:
         return self.topic_head.predict_proba(features), self.urgency_head.predict_proba(features)
+
+
+class HeadedModel:
+    """Base of the model kinds whose labels are those of their `heads`."""
+
+    heads: LogisticHeads
+
+    @property
+    def topic_labels(self) -> list[str]:
+        return self.heads.topic_labels
+
+    @property
+    def urgency_labels(self) -> list[str]:
+        return self.heads.urgency_labels

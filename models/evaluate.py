@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from pipeline.corpus import CorpusItem
+from pipeline.corpus import CorpusItem, word_count
 from pipeline.domain import Prediction
 
 SHORT_WORDS = 30
@@ -20,8 +19,8 @@ SLICES: dict[str, Callable[[CorpusItem], bool]] = {
     "call": lambda i: i.channel == "call",
     "sv": lambda i: i.lang == "sv",
     "en": lambda i: i.lang == "en",
-    "short": lambda i: len(re.findall(r"\w+", f"{i.subject or ''} {i.body}")) < SHORT_WORDS,
-    "long": lambda i: len(re.findall(r"\w+", f"{i.subject or ''} {i.body}")) >= SHORT_WORDS,
+    "short": lambda i: word_count(i) < SHORT_WORDS,
+    "long": lambda i: word_count(i) >= SHORT_WORDS,
 }
 
 

@@ -45,6 +45,14 @@ class CorpusItem(BaseModel):
         return value
 
 
+_WORD = re.compile(r"\w+")
+
+
+def word_count(item: CorpusItem) -> int:
+    """Words in subject and body: the length measure of the data card and the short/long slices."""
+    return len(_WORD.findall(f"{item.subject or ''} {item.body}"))
+
+
 def text_key(subject: str | None, body: str) -> str:
     return f"{subject or ''}\n{body}"
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.config import URGENCY_CODES
-from pipeline.corpus import SPLITS, CorpusItem, load_split
+from pipeline.corpus import SPLITS, CorpusItem, load_split, word_count
 
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
 
@@ -45,7 +44,7 @@ def counts_markdown(corpus_dir: Path, topics: Sequence[str]) -> str:
          for split, items in splits.items()],
     )]
 
-    words = sorted(len(re.findall(r"\w+", f"{i.subject or ''} {i.body}")) for i in everything)
+    words = sorted(word_count(i) for i in everything)
     quantile = lambda q: words[min(len(words) - 1, int(q * len(words)))]  # noqa: E731
     parts += ["### Length in words (subject + body)", _table(
         ["min", "p10", "median", "p90", "max"], [(words[0], quantile(0.1), quantile(0.5), quantile(0.9), words[-1])],

@@ -14,7 +14,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from pipeline.config import ConfigError, Settings
+from pipeline.config import MODEL_KINDS, ConfigError, Settings
 
 app = typer.Typer(help="kommun-triage: sort municipal e-mails and calls into the right queue.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -134,7 +134,7 @@ def model_prepare() -> None:
 
     config = guarded(lambda: load_training(settings.config_dir))
     with step(f"preparing {config.encoder.base_model} in {settings.model_cache}"):
-        location = prepare_base_model(config.encoder, settings.model_cache)
+        location = prepare_base_model(config.encoder, settings.model_cache, config.corpus_path())
     path = Path(location)
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else 0
     typer.echo(f"ready: {location}" + (f" ({size / 2**20:.0f} MiB)" if size else ""))
@@ -157,39 +157,6 @@ def model_trim(
         report = trim_vocabulary(source, target, default_trim_texts(corpus_dir),
                                  held_out=corpus_texts(corpus_dir, "dev"), n_embed=n_embed)
     typer.echo(report.summary())
-
-
-@model_app.command("zero-shot")
-def model_zero_shot() -> None:
-    """Measure the zero-shot bootstrap (no labels: similarity to the taxonomy's descriptions, plus red flags)
-    on the corpus test split and the external sets."""
-    settings = _settings()
-    from models.base import InquiryClassifier
-    from models.encoder import SentenceEncoder
-    from models.evaluate import evaluate_items
-    from models.provision import prepare_base_model
-    from models.train import as_inquiry_texts, evaluation_sets
-    from models.zero_shot import ZeroShotModel
-    from pipeline.config import load_taxonomy, load_training
-    from pipeline.red_flags import RedFlagMatcher, load_red_flags
-
-    config = guarded(lambda: load_training(settings.config_dir))
-    params = config.encoder
-    with step(f"embedding the taxonomy's descriptions with {params.base_model}"):
-        encoder = SentenceEncoder(prepare_base_model(params, settings.model_cache), quantize=params.quantize,
-                                  max_length=params.max_length, batch_size=params.batch_size, prefix=params.prefix)
-        model = ZeroShotModel(encoder, guarded(lambda: load_taxonomy(settings.config_dir)))
-    red_flags = RedFlagMatcher.from_config(guarded(lambda: load_red_flags(settings.config_dir)))
-    classifier = InquiryClassifier(model, version="zero-shot", red_flags=red_flags)
-    typer.echo(f"{'set':<10}{'topic_f1':>10}{'topic_acc':>11}{'urgency_f1':>12}{'akut_rec':>10}{'n':>6}")
-    for name, items in guarded(lambda: evaluation_sets(config)).items():
-        if name == "dev":
-            continue
-        with step(f"classifying {name}"):
-            metrics = evaluate_items(items, classifier.predict(as_inquiry_texts(items)))
-        typer.echo(f"{name:<10}{metrics['topic_macro_f1']:>10.3f}{metrics['topic_accuracy']:>11.3f}"
-                   f"{metrics['urgency_macro_f1']:>12.3f}{metrics.get('akut_recall', float('nan')):>10.3f}"
-                   f"{int(metrics['n']):>6}")
 
 
 # --- ingest / train / triage ----------------------------------------------------------------------------------
@@ -219,14 +186,14 @@ def ingest(
 @app.command()
 def train(
     alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none).")] = "champion",
-    kind: Annotated[str | None, typer.Option(help="Model kind (tfidf, e5-head); default from training.yaml.")] = None,
+    kind: Annotated[str | None, typer.Option(help=f"Model kind ({', '.join(MODEL_KINDS)}); default from training.yaml.")] = None,
 ) -> None:
     """Train the configured model on the corpus, log it to MLflow and register it."""
     settings = _settings()
     from flows.train import train_flow
 
-    if kind not in (None, "tfidf", "e5-head"):
-        fail(f"unknown model kind '{kind}'", "use --kind tfidf or --kind e5-head.")
+    if kind not in (None, *MODEL_KINDS):
+        fail(f"unknown model kind '{kind}'", f"use --kind with one of: {', '.join(MODEL_KINDS)}.")
     with step(f"training ({kind or 'configured kind'}) and registering"):
         summary = guarded(lambda: train_flow(str(settings.config_dir), settings.tracking_uri,
                                              str(settings.artifact_root), str(settings.model_cache),

@@ -462,7 +462,9 @@ class DecisionPolicy:
             second_topic = self.topic_labels[second[i]] if second[i] >= 0 else None
             threshold = self.topic_thresholds[topic]
             reasons = []
-            if threshold > 1.0:
+            if math.isinf(threshold):
+                reasons.append(f"no labelled history: {topic} is a suggestion for a person to confirm")
+            elif threshold > 1.0:
                 reasons.append(f"topic {topic} is never auto-routed (dev precision below {self.target_precision:.2f})")
             elif conf[i] < threshold:
                 reasons.append(f"topic confidence {conf[i]:.2f} < threshold {threshold:.2f} for {topic}")
@@ -483,6 +485,14 @@ class DecisionPolicy:
                                           and self.urgency_labels[urgency_pred[i]] == self.akut_label),
             ))
         return decisions
+
+
+def suggestion_policy(topic_labels: Sequence[str], urgency_labels: Sequence[str]) -> DecisionPolicy:
+    """The policy of a model without labelled history (zero-shot): probabilities as they are and no topic
+    auto-routed, so a person confirms every suggestion; red flags still raise urgency."""
+    return DecisionPolicy(topic_labels=tuple(topic_labels), urgency_labels=tuple(urgency_labels),
+                          topic_calibrator=Calibrator("none"), urgency_calibrator=Calibrator("none"),
+                          topic_thresholds={label: math.inf for label in topic_labels})
 
 
 def policy_report(policy: DecisionPolicy, topic_probs: np.ndarray, topic_y: np.ndarray | Sequence,

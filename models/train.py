@@ -3,7 +3,9 @@ evaluation runs on dev, test and every external set."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,12 +14,14 @@ import numpy as np
 
 from models.base import InquiryClassifier, InquiryText, TextModel
 from models.baseline import TfidfTriageModel
-from models.calibration import fit_policy, policy_report
+from models.calibration import fit_policy, policy_report, suggestion_policy
 from models.evaluate import confusion_matrix_png, evaluate_items, per_topic_table
-from pipeline.config import TrainingConfig
+from pipeline.config import Taxonomy, TrainingConfig
 from pipeline.corpus import CorpusItem, load_items, load_split
 from pipeline.preprocess import prepare_text
 from pipeline.red_flags import RedFlagMatcher
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,21 +42,42 @@ def prepared_texts(items: list[CorpusItem]) -> list[str]:
     return [prepare_text(i.channel, i.subject, i.body) for i in items]
 
 
-def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path | None = None) -> TextModel:
-    """Fit the configured model kind on train. The e5 kinds need the model cache for the encoder."""
+def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path | None = None, *,
+              dev: list[CorpusItem] | None = None, taxonomy: Taxonomy | None = None) -> TextModel:
+    """Fit the configured model kind on train. The e5 kinds need the model cache for the encoder; `e5-finetune`
+    stops early on dev; `zero-shot` reads no labels, only the taxonomy's descriptions."""
     texts, topics, urgencies = prepared_texts(train), [i.topic for i in train], [i.urgency for i in train]
     if config.model_kind == "tfidf":
         return TfidfTriageModel(config.tfidf, seed=config.seed).fit(texts, topics, urgencies)
     if model_cache is None:
         raise ValueError(f"model kind {config.model_kind} needs a model cache directory")
-    from models.e5_head import EmbeddingCache, EmbeddingHeadModel
     from models.encoder import SentenceEncoder
     from models.provision import encoder_key, prepare_base_model
 
     params = config.encoder
-    base = prepare_base_model(params, model_cache)
+    base = prepare_base_model(params, model_cache, config.corpus_path())
+    if config.model_kind == "e5-finetune":
+        from models.e5_finetune import LabelledTexts, finetune
+
+        if dev is None:
+            raise ValueError("e5-finetune needs the dev split for early stopping")
+        key = hashlib.sha256(json.dumps([encoder_key(params, base), config.e5_finetune.model_dump(), config.seed,
+                                         texts, topics, urgencies]).encode()).hexdigest()[:16]
+        return finetune(base, model_cache / "finetuned" / key, LabelledTexts(texts, topics, urgencies),
+                        LabelledTexts(prepared_texts(dev), [i.topic for i in dev], [i.urgency for i in dev]),
+                        config.e5_finetune, prefix=params.prefix, quantize=params.quantize,
+                        inference_max_length=params.max_length, inference_batch_size=params.batch_size,
+                        seed=config.seed, progress=lambda record: log.info("fine-tuning: %s", record))
     encoder = SentenceEncoder(base, quantize=params.quantize, max_length=params.max_length,
                               batch_size=params.batch_size, prefix=params.prefix)
+    if config.model_kind == "zero-shot":
+        from models.zero_shot import ZeroShotModel
+
+        if taxonomy is None:
+            raise ValueError("zero-shot needs the taxonomy")
+        return ZeroShotModel(encoder, taxonomy)
+    from models.e5_head import EmbeddingCache, EmbeddingHeadModel
+
     cache = EmbeddingCache(model_cache / "embeddings", encoder_key(params, base))
     return EmbeddingHeadModel(encoder, config.e5_head, seed=config.seed, cache=cache).fit(texts, topics, urgencies)
 
@@ -67,7 +92,11 @@ def evaluation_sets(config: TrainingConfig) -> dict[str, list[CorpusItem]]:
 
 def build_classifier(config: TrainingConfig, model: TextModel, dev: list[CorpusItem],
                      red_flags: RedFlagMatcher | None) -> tuple[InquiryClassifier, dict[str, float]]:
-    """Wrap a fitted model with the decision policy fitted on dev; returns it and the policy's dev report."""
+    """Wrap a fitted model with the decision policy fitted on dev; returns it and the policy's dev report.
+    The zero-shot kind, meant for a municipality without labels, fits nothing: it only suggests."""
+    if config.model_kind == "zero-shot":
+        policy = suggestion_policy(model.topic_labels, model.urgency_labels)
+        return InquiryClassifier(model, version="candidate", policy=policy, red_flags=red_flags), {}
     topic_proba, urgency_proba = model.predict_proba(prepared_texts(dev))
     params = config.policy
     policy, report = fit_policy(
@@ -80,16 +109,20 @@ def build_classifier(config: TrainingConfig, model: TextModel, dev: list[CorpusI
 
 
 def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None = None,
-                       model_cache: Path | None = None) -> TrainingResult:
+                       model_cache: Path | None = None, taxonomy: Taxonomy | None = None) -> TrainingResult:
     """Fit on train, fit the policy on dev, and score every evaluation set (metrics prefixed by set name)."""
     train = load_split(config.corpus_path(), "train")
-    started = time.perf_counter()
-    model = fit_model(config, train, model_cache)
-    fit_seconds = time.perf_counter() - started
     sets = evaluation_sets(config)
+    started = time.perf_counter()
+    model = fit_model(config, train, model_cache, dev=sets["dev"], taxonomy=taxonomy)
+    fit_seconds = time.perf_counter() - started
     classifier, dev_policy = build_classifier(config, model, sets["dev"], red_flags)
 
     metrics: dict[str, float] = {"train_seconds": fit_seconds}
+    history = getattr(model, "history", None)  # e5-finetune's epochs
+    if history:
+        metrics["finetune_epochs"] = float(len(history))
+        metrics["finetune_best_epoch"] = float(max(history, key=lambda record: record.score).epoch)
     metrics.update({f"dev_policy_{name}": value for name, value in dev_policy.items()})
     pairs: dict[str, tuple[list[str], list[str]]] = {}
     for name, items in sets.items():

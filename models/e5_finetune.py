@@ -1,10 +1,11 @@
-"""The `e5-finetune` model kind: the e5 transformer fine-tuned end to end with two softmax heads, topic and
-urgency, over its mean-pooled, L2-normalised embedding.
+"""The `e5-finetune` model kind: the top layers of the e5 transformer fine-tuned with two softmax heads, topic
+and urgency, over its mean-pooled, L2-normalised embedding.
 
-Training runs on the CPU: the word embeddings stay frozen (most of e5's parameters, and the rows of words the
-corpus never uses would only drift), batches are cut from length-sorted texts so little is padded, AdamW with
-linear warm-up and decay, class-weighted cross-entropy per head, and early stopping on the dev split's mean
-macro-F1 of the two heads. The fine-tuned encoder is written as an ordinary Hugging Face checkpoint, so
+Training runs on the CPU. The embeddings and the lower layers stay frozen, so their token states are computed
+once per text and each step runs only the trainable top layers (``trainable_layers``; with 4 of 12 an epoch
+costs about one forward pass of the whole model). Batches are cut from length-sorted texts so little is
+padded; AdamW with linear warm-up and decay, class-weighted cross-entropy per head, and early stopping on the
+dev split's mean macro-F1 of the two heads. The fine-tuned encoder is written as an ordinary Hugging Face checkpoint, so
 inference reuses :class:`models.encoder.SentenceEncoder` (int8, length bucketing) and the heads are two small
 matrices applied in numpy. torch is imported only when training.
 """
@@ -88,38 +89,88 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gener
     return batches
 
 
-def _network(base_dir: str, n_topics: int, n_urgencies: int, params: FinetuneParams) -> Any:
-    import torch
-    from transformers import AutoModel
+class _TrainableTop:
+    """The e5 network split for cheap CPU training: the frozen part (embeddings and the lower layers) is run once
+    per text and its token states kept; each training step runs only the trainable top layers, the mean pooling
+    and the two heads. The encoder stays whole, so it is saved as an ordinary checkpoint."""
 
-    class TwoHeadNet(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder = AutoModel.from_pretrained(base_dir, local_files_only=True, add_pooling_layer=False)
-            dim = self.encoder.config.hidden_size
-            # A unit vector's coordinates are ~1/sqrt(dim); scaling by sqrt(dim) gives the heads inputs of
-            # ordinary size, so their default initialisation and learning rate suit them.
-            self.scale = math.sqrt(dim)
-            self.dropout = torch.nn.Dropout(params.dropout)
-            self.topic = torch.nn.Linear(dim, n_topics)
-            self.urgency = torch.nn.Linear(dim, n_urgencies)
+    def __init__(self, base_dir: str, n_topics: int, n_urgencies: int, params: FinetuneParams) -> None:
+        import torch
+        from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
 
-        def forward(self, input_ids: Any, attention_mask: Any) -> tuple[Any, Any]:
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
-            features = self.dropout(torch.nn.functional.normalize(pooled, p=2, dim=-1) * self.scale)
-            return self.topic(features), self.urgency(features)
-
-    net = TwoHeadNet()
-    encoder = net.encoder
-    for parameter in encoder.embeddings.parameters():
-        parameter.requires_grad = False
-    layers = encoder.encoder.layer
-    for layer in layers[: max(0, len(layers) - params.trainable_layers)]:
-        for parameter in layer.parameters():
+        hf_logging.set_verbosity_error()  # the load report lists the unused pooler of e5's checkpoint
+        self.encoder = AutoModel.from_pretrained(base_dir, local_files_only=True, add_pooling_layer=False)
+        for parameter in self.encoder.parameters():
             parameter.requires_grad = False
-    return net
+        layers = self.encoder.encoder.layer
+        self.n_frozen = max(0, len(layers) - params.trainable_layers)
+        self.top = layers[self.n_frozen:]
+        for parameter in self.top.parameters():
+            parameter.requires_grad = True
+        dim = self.encoder.config.hidden_size
+        # A unit vector's coordinates are ~1/sqrt(dim); scaling by sqrt(dim) gives the heads inputs of ordinary
+        # size, so their default initialisation and learning rate suit them.
+        self.scale = math.sqrt(dim)
+        self.dropout = torch.nn.Dropout(params.dropout)
+        self.topic = torch.nn.Linear(dim, n_topics)
+        self.urgency = torch.nn.Linear(dim, n_urgencies)
+
+    def modules(self) -> list[Any]:
+        return [self.top, self.dropout, self.topic, self.urgency]
+
+    def train(self, mode: bool = True) -> None:
+        for module in self.modules():
+            module.train(mode)
+
+    def _mask(self, hidden: Any, attention_mask: Any) -> Any:
+        from transformers.masking_utils import create_bidirectional_mask
+
+        return create_bidirectional_mask(config=self.encoder.config, inputs_embeds=hidden, attention_mask=attention_mask)
+
+    def frozen_states(self, token_ids: list[list[int]], pad_id: int, batch_size: int) -> list[Any]:
+        """Token states after the frozen layers, one (length, dim) tensor per text, computed in eval mode."""
+        import torch
+
+        self.encoder.eval()
+        states: list[Any] = [None] * len(token_ids)
+        order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
+        with torch.no_grad():
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                input_ids, mask = _padded([token_ids[i] for i in rows], pad_id)
+                hidden = self.encoder.embeddings(input_ids=input_ids)
+                extended = self._mask(hidden, mask)
+                for layer in self.encoder.encoder.layer[:self.n_frozen]:
+                    hidden = layer(hidden, attention_mask=extended)
+                for row, i in enumerate(rows):
+                    states[i] = hidden[row, : len(token_ids[i])].clone()
+        return states
+
+    def logits(self, states: list[Any]) -> tuple[Any, Any]:
+        import torch
+
+        width = max(len(s) for s in states)
+        hidden = torch.zeros((len(states), width, states[0].shape[-1]))
+        mask = torch.zeros((len(states), width), dtype=torch.long)
+        for row, state in enumerate(states):
+            hidden[row, : len(state)] = state
+            mask[row, : len(state)] = 1
+        extended = self._mask(hidden, mask)
+        for layer in self.top:
+            hidden = layer(hidden, attention_mask=extended)
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+        features = self.dropout(torch.nn.functional.normalize(pooled, p=2, dim=-1) * self.scale)
+        return self.topic(features), self.urgency(features)
+
+    def trainable_state(self) -> dict[str, Any]:
+        return {f"{n}.{k}": v.detach().clone() for n, m in (("top", self.top), ("topic", self.topic),
+                                                             ("urgency", self.urgency)) for k, v in m.state_dict().items()}
+
+    def load_trainable_state(self, state: dict[str, Any]) -> None:
+        for name, module in (("top", self.top), ("topic", self.topic), ("urgency", self.urgency)):
+            module.load_state_dict({k.removeprefix(f"{name}."): v for k, v in state.items() if k.startswith(f"{name}.")})
 
 
 def _padded(batch: list[list[int]], pad_id: int) -> tuple[Any, Any]:
@@ -134,16 +185,16 @@ def _padded(batch: list[list[int]], pad_id: int) -> tuple[Any, Any]:
     return input_ids, mask
 
 
-def _predict_indices(net: Any, token_ids: list[list[int]], pad_id: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+def _predict_indices(net: _TrainableTop, states: list[Any], batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     import torch
 
-    net.eval()
-    order = sorted(range(len(token_ids)), key=lambda i: len(token_ids[i]))
-    topics, urgencies = np.empty(len(token_ids), dtype=np.int64), np.empty(len(token_ids), dtype=np.int64)
+    net.train(False)
+    order = sorted(range(len(states)), key=lambda i: len(states[i]))
+    topics, urgencies = np.empty(len(states), dtype=np.int64), np.empty(len(states), dtype=np.int64)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
-            topic_logits, urgency_logits = net(*_padded([token_ids[i] for i in rows], pad_id))
+            topic_logits, urgency_logits = net.logits([states[i] for i in rows])
             topics[rows] = topic_logits.argmax(dim=1).numpy()
             urgencies[rows] = urgency_logits.argmax(dim=1).numpy()
     return topics, urgencies
@@ -176,14 +227,16 @@ def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: Labelle
     dev_topic = np.array([topic_index.get(t, -1) for t in dev.topics])
     dev_urgency = np.array([urgency_index.get(u, -1) for u in dev.urgencies])
 
-    net = _network(base_dir, len(topic_labels), len(urgency_labels), params)
+    net = _TrainableTop(base_dir, len(topic_labels), len(urgency_labels), params)
+    train_states = net.frozen_states(train_ids, pad_id, params.batch_size * 2)
+    dev_states = net.frozen_states(dev_ids, pad_id, params.batch_size * 2)
     topic_loss = torch.nn.CrossEntropyLoss(
         weight=torch.tensor(balanced_weights(train.topics, topic_labels), dtype=torch.float32))
     urgency_loss = torch.nn.CrossEntropyLoss(
         weight=torch.tensor(balanced_weights(train.urgencies, urgency_labels), dtype=torch.float32))
     head_parameters = [*net.topic.parameters(), *net.urgency.parameters()]
     encoder_decay, encoder_no_decay = [], []
-    for name, parameter in net.encoder.named_parameters():
+    for name, parameter in net.top.named_parameters():
         if parameter.requires_grad:
             # Biases and LayerNorm weights are not decayed, as in BERT's own recipe.
             (encoder_no_decay if name.endswith("bias") or "LayerNorm" in name else encoder_decay).append(parameter)
@@ -206,16 +259,16 @@ def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: Labelle
         net.train()
         losses = []
         for rows in length_batches([len(ids) for ids in train_ids], params.batch_size, rng):
-            topic_logits, urgency_logits = net(*_padded([train_ids[i] for i in rows], pad_id))
+            topic_logits, urgency_logits = net.logits([train_states[i] for i in rows])
             loss = (topic_loss(topic_logits, y_topic[rows])
                     + params.urgency_loss_weight * urgency_loss(urgency_logits, y_urgency[rows]))
             optimizer.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in net.parameters() if p.requires_grad], 1.0)
+            torch.nn.utils.clip_grad_norm_([p for group in optimizer.param_groups for p in group["params"]], 1.0)
             optimizer.step()
             scheduler.step()
             losses.append(float(loss.detach()))
-        predicted_topic, predicted_urgency = _predict_indices(net, dev_ids, pad_id, params.batch_size * 2)
+        predicted_topic, predicted_urgency = _predict_indices(net, dev_states, params.batch_size * 2)
         record = EpochRecord(
             epoch=epoch, train_loss=float(np.mean(losses)),
             dev_topic_f1=float(f1_score(dev_topic, predicted_topic, average="macro", labels=range(len(topic_labels)))),
@@ -226,7 +279,7 @@ def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: Labelle
         if progress:
             progress(record)
         if best_state is None or record.score > max(r.score for r in history[:-1]):
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            best_state = net.trainable_state()
         elif epoch - max(history, key=lambda r: r.score).epoch >= params.patience:
             break  # early stopping: no better dev score for `patience` epochs
         if params.max_minutes and (time.perf_counter() - started) / 60 > params.max_minutes:
@@ -234,7 +287,7 @@ def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: Labelle
             break
 
     assert best_state is not None
-    net.load_state_dict(best_state)
+    net.load_trainable_state(best_state)
     if output_dir.exists():
         shutil.rmtree(output_dir)
     net.encoder.save_pretrained(output_dir)

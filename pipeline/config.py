@@ -189,7 +189,8 @@ class FinetuneParams(_Strict):
     dropout: float = Field(default=0.1, ge=0, lt=1)
     # Training truncation; the corpus' inquiries average about 85 tokens, so few are cut.
     max_length: int = Field(default=128, ge=16, le=512)
-    trainable_layers: int = Field(default=12, ge=0)  # the top N transformer layers; the embeddings stay frozen
+    # The top N transformer layers are trained; the embeddings and the layers below stay frozen and are run once.
+    trainable_layers: int = Field(default=4, ge=1)
     urgency_loss_weight: float = Field(default=1.0, ge=0)
     max_minutes: float = Field(default=30.0, ge=0)  # stop after the epoch that passes it (0: no limit)
 

@@ -61,7 +61,7 @@ def test_finetuning_learns_and_serves_from_its_checkpoint(tiny_bert_dir, tmp_pat
     from transformers import AutoModel
 
     params = FinetuneParams(epochs=10, patience=10, batch_size=8, learning_rate=3e-3, head_learning_rate=3e-2,
-                            max_length=48)
+                            max_length=48, trainable_layers=2)
     model = finetune(str(tiny_bert_dir), tmp_path / "tuned", train_set, dev_set, params, prefix="", quantize=False,
                      inference_max_length=64)
     losses = [record.train_loss for record in model.history]
@@ -91,3 +91,14 @@ def test_early_stopping_ends_training_when_dev_stops_improving(tiny_bert_dir, tm
     params = FinetuneParams(epochs=6, patience=1, learning_rate=1e-12, head_learning_rate=1e-12, max_length=32)
     model = finetune(str(tiny_bert_dir), tmp_path / "tuned", train_set, dev_set, params, prefix="", quantize=False)
     assert [record.epoch for record in model.history] == [1, 2]
+
+
+def test_only_the_top_layers_are_trained(tiny_bert_dir, tmp_path, train_set, dev_set):
+    import torch
+    from transformers import AutoModel
+
+    params = FinetuneParams(epochs=1, learning_rate=1e-3, max_length=32, trainable_layers=1)
+    finetune(str(tiny_bert_dir), tmp_path / "tuned", train_set, dev_set, params, prefix="", quantize=False)
+    base, tuned = AutoModel.from_pretrained(tiny_bert_dir), AutoModel.from_pretrained(tmp_path / "tuned")
+    assert torch.equal(base.encoder.layer[0].output.dense.weight, tuned.encoder.layer[0].output.dense.weight)
+    assert not torch.equal(base.encoder.layer[1].output.dense.weight, tuned.encoder.layer[1].output.dense.weight)

@@ -264,6 +264,14 @@ class CaseWork:
                 prediction=row.prediction, routing=row.routing, can_work=viewer.can_work(row),
             )
 
+    def redacted_text(self, case_id: str) -> tuple[str, str | None, str]:
+        """Channel, redacted subject and redacted body: what models may read. Callers check access first."""
+        with self._read() as session:
+            row = session.get(InquiryRow, case_id)
+            if row is None:
+                raise CaseNotFound(f"no case {case_id}")
+            return row.channel, row.subject, row.body
+
     def reread(self, viewer: Viewer, case_id: str) -> CaseDetail | None:
         """The case as the viewer sees it now, or None when it has left their sight (a restricted case rerouted
         to another department)."""

@@ -40,8 +40,9 @@ SESSION_COOKIE = "triage_session"
 TEMPLATES = Path(__file__).parent / "templates"
 _STATUS = {CaseNotFound: 404, Forbidden: 403, Conflict: 409, InvalidChange: 422}
 
-# (case) -> evidence dict {"method": ..., "model_version": ..., "terms": [[word, weight], ...]} or None
-Explainer = Callable[[CaseDetail], dict[str, Any] | None]
+# (channel, redacted subject, redacted body, topic) -> {"method", "model_version", "terms": [[word, weight]...]} or
+# None. It reads the redacted text only, as the model did.
+Explainer = Callable[[str, str | None, str, str], dict[str, Any] | None]
 
 
 @dataclass
@@ -151,7 +152,8 @@ def create_app(config: WebConfig) -> FastAPI:
     def with_evidence(case: CaseDetail) -> CaseWithEvidence:
         evidence = None
         if config.explainer is not None and case.topic:
-            evidence = config.explainer(case)
+            channel, subject, body = work.redacted_text(case.id)
+            evidence = config.explainer(channel, subject, body, case.topic)
         return CaseWithEvidence(**case.model_dump(), evidence=evidence)
 
     # --- REST API ----------------------------------------------------------------------------------------------

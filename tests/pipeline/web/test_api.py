@@ -114,14 +114,21 @@ def test_manual_triage_view_and_sorting_form(app, seeded):
 
 
 def test_case_page_shows_trace_prediction_and_evidence(seeded):
-    seeded.config.explainer = lambda case: {"method": "ord som vägde mest", "model_version": "test/1",
-                                            "terms": [["hål", 0.5], ["gatan", 0.25]]}
+    seen = []
+
+    def explainer(channel, subject, body, topic):
+        seen.append((channel, body, topic))
+        return {"method": "ord som vägde mest", "model_version": "test/1", "terms": [["hål", 0.5], ["gatan", 0.25]]}
+
+    seeded.config.explainer = explainer
     client = _client(create_app(seeded.config), "tove")
     html = client.get(f"/cases/{seeded.ids['pothole']}").text
     assert "mapping 2026-01" in html and "Gator och trafik" in html and "review:" not in html
     assert "hål" in html and "ord som vägde mest" in html and "070-123 45 67" in html
     evidence = client.get(f"/api/cases/{seeded.ids['pothole']}").json()["evidence"]
     assert evidence["terms"][0] == ["hål", 0.5]
+    # The handler reads the full text, but the explanation is computed on the redacted text the model saw.
+    assert seen[0][0] == "email" and seen[0][2] == "gata_trafik" and "[TELEFON]" in seen[0][1] and "070" not in seen[0][1]
 
 
 def test_login_form_sets_a_strict_http_only_cookie_and_refuses_foreign_redirects(app):

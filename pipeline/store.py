@@ -9,7 +9,21 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, false, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -46,6 +60,8 @@ class InquiryRow(Base):
 
 class CaseRow(Base):
     __tablename__ = "cases"
+    # issue 6 (migration 0003): queue listings and claim-next read one queue's open cases in priority/due order.
+    __table_args__ = (Index("ix_cases_queue_order", "queue", "state", "priority", "due_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     inquiry_id: Mapped[str] = mapped_column(ForeignKey("inquiries.id"), unique=True)

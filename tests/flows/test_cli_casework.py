@@ -44,3 +44,19 @@ def test_feedback_export_writes_corrections_as_corpus_records(data_dir, tenant, 
     [item] = load_items(out)
     assert (item.topic, item.urgency) == ("vinterunderhall", "normal")
     assert json.loads(out.read_text(encoding="utf-8"))["corrected"] == ["topic"]
+
+
+def test_serve_explains_with_the_models_word_weights_or_says_there_is_none(data_dir, monkeypatch, tiny_classifier):
+    from flows.cli import _settings, _word_evidence
+    from models import tracking
+
+    monkeypatch.setattr(tracking, "load_classifier", lambda uri: tiny_classifier)
+    explain = _word_evidence(_settings(), "models:/test-triage@champion")
+    evidence = explain("email", "Sophämtning", "Soptunnan har inte tömts på två veckor", "avfall")
+    assert evidence["model_version"] == "test/1" and evidence["terms"] and evidence["terms"][0][1] > 0
+
+    def missing(uri):
+        raise tracking.NoModelError(f"no model at {uri}")
+
+    monkeypatch.setattr(tracking, "load_classifier", missing)
+    assert _word_evidence(_settings(), "models:/test-triage@champion") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -23,10 +24,23 @@ class Seed:
     received_at: datetime = T0
 
 
-def prediction(topic: str, urgency: str = "normal", confidence: float = 0.9, runner_up: str = "kommun_allmant",
-               version: str = "test/1") -> Prediction:
-    other = runner_up if runner_up != topic else "avfall"
-    return Prediction(topic=topic, urgency=urgency, topic_probabilities={topic: confidence, other: 1 - confidence},
+OTHER_TOPICS = ("kommun_allmant", "avfall", "bygglov", "parkering", "forskola", "idrott_fritid", "fardtjanst",
+                "kultur_bibliotek", "plan_mark", "skolskjuts", "park_natur", "gata_trafik")
+# How far the runner-up stays below the topic: above every tenant's min_topic_margin, so only confidence counts.
+MARGIN = 0.12
+
+
+def topic_probabilities(topic: str, confidence: float) -> dict[str, float]:
+    """`topic` at `confidence`, the rest spread evenly over enough other topics that the runner-up stays MARGIN
+    below it (as far as the list allows), as a model's output would look."""
+    others = [t for t in OTHER_TOPICS if t != topic]
+    needed = math.ceil((1 - confidence) / (confidence - MARGIN)) if confidence > MARGIN else len(others)
+    count = max(1, min(len(others), needed))
+    return {topic: confidence, **{other: (1 - confidence) / count for other in others[:count]}}
+
+
+def prediction(topic: str, urgency: str = "normal", confidence: float = 0.9, version: str = "test/1") -> Prediction:
+    return Prediction(topic=topic, urgency=urgency, topic_probabilities=topic_probabilities(topic, confidence),
                       urgency_probabilities={urgency: 0.8}, model_version=version)
 
 

@@ -10,6 +10,7 @@ from pipeline.domain import Prediction
 from pipeline.red_flags import load_red_flags
 from pipeline.routing import route
 from tests.conftest import CONFIG_DIR
+from tests.pipeline.seeding import topic_probabilities
 
 MONDAY_MORNING = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # 10:00 in Stockholm
 SATURDAY_NIGHT = datetime(2026, 11, 7, 21, 30, tzinfo=UTC)  # 22:30 in Stockholm
@@ -22,7 +23,7 @@ def tenants(taxonomy):
 
 
 def _prediction(topic: str, urgency: str = "normal", confidence: float = 0.9, alerts=(), red_flags=()) -> Prediction:
-    return Prediction(topic=topic, urgency=urgency, topic_probabilities={topic: confidence, "kommun_allmant": 1 - confidence},
+    return Prediction(topic=topic, urgency=urgency, topic_probabilities=topic_probabilities(topic, confidence),
                       urgency_probabilities={urgency: 0.8}, model_version="test/7", alerts=list(alerts),
                       red_flags=list(red_flags))
 

@@ -14,7 +14,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from pipeline.config import ConfigError, Settings
+from pipeline.config import ConfigError, Settings, Taxonomy, TenantConfig
 
 app = typer.Typer(help="kommun-triage: sort municipal e-mails and calls into the right queue.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -376,7 +376,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(feedback_app, name="feedback")
 
 
-def _tenant_config(settings: Settings):  # noqa: ANN202 - TenantConfig, imported lazily
+def _tenant_config(settings: Settings) -> tuple[Taxonomy, TenantConfig]:
     from pipeline.config import load_taxonomy, load_tenant
 
     taxonomy = guarded(lambda: load_taxonomy(settings.config_dir))
@@ -476,7 +476,7 @@ def serve(
     uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
 
 
-def _word_evidence(settings: Settings, model_uri: str):  # noqa: ANN202 - an Explainer, or None
+def _word_evidence(settings: Settings, model_uri: str) -> Callable[[str, str | None, str, str], dict | None] | None:
     """An explainer over the model's word weights, or None (with a note) when no model or no word features."""
     from models import tracking
     from models.explain import weighted_words

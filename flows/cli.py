@@ -14,7 +14,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from pipeline.config import MODEL_KINDS, ConfigError, Settings
+from pipeline.config import MODEL_KINDS, ConfigError, Settings, Taxonomy, TenantConfig
 
 app = typer.Typer(help="kommun-triage: sort municipal e-mails and calls into the right queue.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -333,6 +333,137 @@ def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to ge
     typer.echo("")
     typer.echo("Next: `triage queues manuell_triage` lists one queue; the MLflow UI opens with")
     typer.echo(f"  .venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri} --port 5000")
+
+
+# --- case handlers: web app, users, feedback (issue 6) ----------------------------------------------------------
+
+users_app = typer.Typer(help="Case handlers' accounts.", no_args_is_help=True)
+feedback_app = typer.Typer(help="Human corrections as training labels.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(feedback_app, name="feedback")
+
+
+def _tenant_config(settings: Settings) -> tuple[Taxonomy, TenantConfig]:
+    from pipeline.config import load_taxonomy, load_tenant
+
+    taxonomy = guarded(lambda: load_taxonomy(settings.config_dir))
+    return taxonomy, guarded(lambda: load_tenant(settings.config_dir, settings.tenant, taxonomy))
+
+
+@users_app.command("add")
+def users_add(
+    username: Annotated[str, typer.Argument(help="Lower-case login name.")],
+    department: Annotated[str, typer.Option(help="A department of the tenant's config (configs/tenants/*.yaml).")],
+    role: Annotated[str, typer.Option(help="handlaggare (sees full text of own cases) or assistent.")] = "handlaggare",
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from stdin instead of prompting.")] = False,
+) -> None:
+    """Create a case handler; the password is asked for (hidden, twice) and stored as a scrypt hash."""
+    settings = _settings()
+    from pipeline.store import open_store
+    from pipeline.users import UserDirectory, UserError
+
+    _, tenant = _tenant_config(settings)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = open_store(settings.case_store_url)
+    try:
+        user = UserDirectory(store.engine, tenant).add(username, password, department, role, name)
+    except UserError as exc:
+        fail(str(exc), "see `triage users add --help`; departments are listed in configs/tenants/<kommun>.yaml.")
+    finally:
+        store.dispose()
+    typer.echo(f"added {user.username} ({user.department}, {user.role.value})")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Case handlers with department and role."""
+    settings = _settings()
+    from pipeline.store import open_store
+    from pipeline.users import UserDirectory
+
+    _, tenant = _tenant_config(settings)
+    store = open_store(settings.case_store_url)
+    for user in UserDirectory(store.engine, tenant).list():
+        typer.echo(f"{user.username:<20}{user.department:<24}{user.role.value:<14}{user.display_name}")
+    store.dispose()
+
+
+@feedback_app.command("export")
+def feedback_export(
+    out: Annotated[str, typer.Option("--out", help="JSON Lines in the corpus format; '-' for stdout.")],
+) -> None:
+    """Write every case a handler re-topicked or re-prioritised as a corpus record (redacted text). Put the file
+    in data/raw/ and run `triage data build` so the train flow learns from it."""
+    settings = _settings()
+    from pipeline.casework import CaseWork, work_engine
+    from pipeline.store import migrate
+
+    _, tenant = _tenant_config(settings)
+    migrate(settings.case_store_url)
+    work = CaseWork(work_engine(settings.case_store_url), tenant)
+    sink = sys.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115
+    count = 0
+    try:
+        for record in work.feedback_records():
+            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if sink is not sys.stdout:
+            sink.close()
+        work.engine.dispose()
+    typer.echo(f"exported {count} corrected case(s)", err=True)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    model: Annotated[str | None, typer.Option(help="Model whose word weights explain predictions; default the "
+                                                   "champion.")] = None,
+    no_model: Annotated[bool, typer.Option(help="Serve without loading a model (no evidence on case pages).")] = False,
+    session_hours: Annotated[float, typer.Option(help="How long a sign-in lasts.")] = 8.0,
+    secure_cookies: Annotated[bool, typer.Option(help="Send the session cookie over HTTPS only.")] = False,
+) -> None:
+    """Run the case handlers' web app and REST API (OpenAPI at /openapi.json) with uvicorn."""
+    settings = _settings()
+    import uvicorn
+
+    from pipeline.web.app import WebConfig, create_app
+
+    taxonomy, tenant = _tenant_config(settings)
+    explainer = None if no_model else _word_evidence(settings, model or _default_model_uri())
+    config = WebConfig(store_url=settings.case_store_url, tenant=tenant,
+                       topic_names={t.code: t.name for t in taxonomy.topics}, session_hours=session_hours,
+                       secure_cookies=secure_cookies, explainer=explainer)
+    typer.echo(f"serving {tenant.name} on http://{host}:{port}/ (API description at /openapi.json)", err=True)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
+
+
+def _word_evidence(settings: Settings, model_uri: str) -> Callable[[str, str | None, str, str], dict | None] | None:
+    """An explainer over the model's word weights, or None (with a note) when no model or no word features."""
+    from models import tracking
+    from models.explain import weighted_words
+
+    tracking.configure_uri(settings.tracking_uri)
+    try:
+        with step(f"loading {model_uri} for the case pages' evidence"):
+            classifier = tracking.load_classifier(model_uri)
+    except tracking.NoModelError as exc:
+        typer.echo(f"  no evidence on case pages: {exc}", err=True)
+        return None
+
+    def explain(channel: str, subject: str | None, body: str, topic: str) -> dict | None:
+        terms = weighted_words(classifier, channel, subject, body, topic)
+        if terms is None:
+            return None
+        return {"method": "Ord i texten som vägde mest för ämnet (TF-IDF × modellens vikt; teckengram räknas inte)",
+                "model_version": classifier.version, "terms": [list(t) for t in terms]}
+
+    return explain
 
 
 def main() -> None:

@@ -52,8 +52,8 @@ def classify_lines(
         valid = [(n, item) for n, item in parsed if isinstance(item, tuple)]
         predictions = classifier.predict([inquiry for _, (_, inquiry) in valid])
         results = {}
-        for (n, (inquiry_id, _)), prediction in zip(valid, predictions, strict=True):
-            decision = route(prediction, tenant, now)
+        for (n, (inquiry_id, text)), prediction in zip(valid, predictions, strict=True):
+            decision = route(prediction, tenant, now, f"{text.subject or ''}\n{text.body}")
             results[n] = {
                 "id": inquiry_id,
                 "topic": prediction.topic,
@@ -82,7 +82,7 @@ def triage_new_cases(store: CaseStore, classifier: InquiryClassifier, tenant: Te
     while inquiries := store.new_inquiries(limit=batch_size):
         texts = [InquiryText(i.channel.value, i.subject, i.body) for i in inquiries]
         for inquiry, prediction in zip(inquiries, classifier.predict(texts), strict=True):
-            decision = route(prediction, tenant, inquiry.received_at)
+            decision = route(prediction, tenant, inquiry.received_at, f"{inquiry.subject or ''}\n{inquiry.body}")
             store.record_routing(inquiry.id, prediction, decision)
             routed += 1
             review += decision.needs_review

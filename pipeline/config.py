@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import date, datetime, time
 from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypeVar, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -86,6 +88,71 @@ class TopicMapping(_Strict):
     topics: dict[str, str]
 
 
+# --- departments, alerts, referrals and sensitive topics (issue 6) ---
+
+DEFAULT_SENSITIVE_TOPICS = ("barn_unga_familj", "missbruk_vald", "ekonomiskt_bistand")
+
+
+class DepartmentSpec(_Strict):
+    """A department owns queues; its handlers work them and alone see their restricted cases."""
+
+    name: str
+    queues: list[str] = Field(min_length=1)
+
+
+class OfficeHours(_Strict):
+    """When the departments are staffed; outside these hours red-flag alerts use the after-hours instruction."""
+
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="Monday is 0.")
+    opens: time = time(8, 0)
+    closes: time = time(16, 30)
+    holidays: list[date] = []
+
+    @model_validator(mode="after")
+    def _check(self) -> OfficeHours:
+        if not set(self.weekdays) <= set(range(7)):
+            raise ValueError(f"weekdays must be 0 (Monday) to 6 (Sunday), got {self.weekdays}")
+        if self.opens >= self.closes:
+            raise ValueError(f"opens {self.opens} must be before closes {self.closes}")
+        return self
+
+    def is_open(self, local: datetime) -> bool:
+        return (local.weekday() in self.weekdays and local.date() not in self.holidays
+                and self.opens <= local.time() < self.closes)
+
+
+class AlertInstruction(_Strict):
+    """What to do when a red flag names this alert: in office hours, and after hours (socialjour, VA-jour, 112)."""
+
+    name: str
+    office_hours: str = Field(min_length=1)
+    after_hours: str = Field(min_length=1)
+
+
+class ReferralAuthority(_Strict):
+    name: str
+    contact: str
+    patterns: list[str] = Field(min_length=1, description="Case-insensitive regexes over the redacted text.")
+
+    @model_validator(mode="after")
+    def _check_regexes(self) -> ReferralAuthority:
+        for regex in self.patterns:
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise ValueError(f"authority '{self.name}': pattern '{regex}' is not a valid regex: {exc}") from exc
+        return self
+
+
+class Referral(_Strict):
+    """Inquiries that are another authority's matter go to a referral queue with the authority to refer to."""
+
+    topic: str = "utanfor_kommun"
+    queue: str
+    authorities: dict[str, ReferralAuthority] = {}
+    fallback: str = "Ingen myndighet igenkänd: handläggaren väljer vart frågan hänvisas."
+
+
 class TenantConfig(_Strict):
     tenant: str
     name: str
@@ -95,6 +162,12 @@ class TenantConfig(_Strict):
     review: ReviewRules
     urgency: dict[Literal["akut", "hog", "normal", "lag"], UrgencyRouting]
     mappings: list[TopicMapping] = Field(min_length=1)
+    # issue 6: who owns which queue, which topics are restricted, after-hours alerts and referrals.
+    departments: dict[str, DepartmentSpec] = {}
+    sensitive_topics: list[str] = list(DEFAULT_SENSITIVE_TOPICS)
+    office_hours: OfficeHours = OfficeHours()
+    alerts: dict[str, AlertInstruction] = {}
+    referral: Referral | None = None
 
     @model_validator(mode="after")
     def _check_references(self) -> TenantConfig:
@@ -106,6 +179,25 @@ class TenantConfig(_Strict):
             unknown = sorted(set(mapping.topics.values()) - set(self.queues))
             if unknown:
                 raise ValueError(f"mapping {mapping.version} routes to undefined queues: {unknown}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone '{self.timezone}' is not a known IANA time zone") from exc
+        if self.departments:
+            owned = [queue for spec in self.departments.values() for queue in spec.queues]
+            unknown = sorted(set(owned) - set(self.queues))
+            twice = sorted({queue for queue in owned if owned.count(queue) > 1})
+            orphans = sorted(set(self.queues) - set(owned))
+            if unknown or twice or orphans:
+                raise ValueError(f"departments must own every queue exactly once: undefined queues {unknown}, "
+                                 f"owned twice {twice}, owned by none {orphans}")
+        if self.referral is not None:
+            if self.referral.queue not in self.queues:
+                raise ValueError(f"referral queue '{self.referral.queue}' is not one of the queues")
+            for mapping in self.mappings:
+                if mapping.topics.get(self.referral.topic, self.referral.queue) != self.referral.queue:
+                    raise ValueError(f"mapping {mapping.version} must route {self.referral.topic} to the referral "
+                                     f"queue '{self.referral.queue}'")
         return self
 
     def check_against(self, taxonomy: Taxonomy) -> None:
@@ -118,6 +210,24 @@ class TenantConfig(_Strict):
                     f"tenant '{self.tenant}' mapping {mapping.version}: "
                     f"missing topics {sorted(missing)}, unknown topics {sorted(extra)}"
                 )
+        unknown = sorted(set(self.sensitive_topics) - expected)
+        if self.referral is not None and self.referral.topic not in expected:
+            unknown.append(self.referral.topic)
+        if unknown:
+            raise ConfigError(f"tenant '{self.tenant}': sensitive_topics or referral name unknown topics {unknown}")
+
+    @property
+    def department_queues(self) -> dict[str, list[str]]:
+        """Queues per department; without a departments section every queue is its own department."""
+        if not self.departments:
+            return {queue: [queue] for queue in self.queues}
+        return {code: list(spec.queues) for code, spec in self.departments.items()}
+
+    def department_of(self, queue: str) -> str | None:
+        return next((code for code, queues in self.department_queues.items() if queue in queues), None)
+
+    def local_time(self, when: datetime) -> datetime:
+        return when.astimezone(ZoneInfo(self.timezone))
 
     def mapping_at(self, when: datetime | date) -> TopicMapping:
         """The mapping in force on a date: the latest valid_from not after it, unless it has ended."""

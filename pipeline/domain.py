@@ -68,6 +68,15 @@ class RoutingDecision(BaseModel):
     needs_review: bool
     mapping_version: str
     trace: list[str] = Field(description="Human-readable reasons, in the order the rules applied.")
+    # issue 6: what the decision was made from, so a handler (and an audit) can replay it.
+    department: str | None = None
+    restricted: bool = Field(default=False, description="Sensitive topic: only the owning department may see it.")
+    referral: str | None = Field(default=None, description="The external authority suggested for a referral.")
+    after_hours: bool = False
+    instructions: list[str] = Field(default_factory=list, description="What to do now for each red-flag alert.")
+    rule_hits: list[str] = Field(default_factory=list, description="Ids of the routing rules that fired.")
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    prediction_summary: dict[str, object] = Field(default_factory=dict, description="The prediction routed on.")
 
 
 class Case(BaseModel):

@@ -9,7 +9,21 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, func, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    false,
+    func,
+    select,
+)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -46,6 +60,8 @@ class InquiryRow(Base):
 
 class CaseRow(Base):
     __tablename__ = "cases"
+    # issue 6 (migration 0003): queue listings and claim-next read one queue's open cases in priority/due order.
+    __table_args__ = (Index("ix_cases_queue_order", "queue", "state", "priority", "due_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     inquiry_id: Mapped[str] = mapped_column(ForeignKey("inquiries.id"), unique=True)
@@ -62,8 +78,67 @@ class CaseRow(Base):
     needs_review: Mapped[bool | None] = mapped_column(Boolean)
     routing: Mapped[dict | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # issue 6 (migration 0003): visibility, the handler who holds the case, resolution, human corrections.
+    restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    claimed_by: Mapped[str | None] = mapped_column(String(100), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(20))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    human_topic: Mapped[str | None] = mapped_column(String(40))
+    human_urgency: Mapped[str | None] = mapped_column(String(10))
 
     inquiry: Mapped[InquiryRow] = relationship(back_populates="case")
+
+
+# --- users, sessions, audit log and feedback labels (issue 6, migration 0003) ---------------------------------
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(40))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SessionRow(Base):
+    __tablename__ = "user_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor_kind: Mapped[str] = mapped_column(String(10))  # "model" (actor = model version) or "user" (username)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict] = mapped_column(JSON)
+
+
+class LabelRow(Base):
+    """A human correction of the model: a training label for the next model."""
+
+    __tablename__ = "feedback_labels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    username: Mapped[str] = mapped_column(String(100))
+    field: Mapped[str] = mapped_column(String(20))  # "topic", "urgency" or "queue"
+    old_value: Mapped[str | None] = mapped_column(String(100))
+    new_value: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str | None] = mapped_column(String(200))
 
 
 @dataclass(frozen=True)
@@ -181,6 +256,11 @@ class CaseStore:
             row.due_at = received_at + timedelta(hours=decision.sla_hours)
             row.routing = decision.model_dump(mode="json")
             row.updated_at = _now()
+            row.restricted = decision.restricted
+            session.add(AuditRow(case_id=case_id, at=row.updated_at, actor_kind="model", actor=prediction.model_version,
+                                 action="routed", detail={"queue": decision.queue, "topic": prediction.topic,
+                                                          "urgency": prediction.urgency, "restricted": decision.restricted,
+                                                          "mapping_version": decision.mapping_version}))
 
     def queue_counts(self) -> list[QueueCount]:
         """Open cases per queue, with how many are akut and how many await manual review."""

@@ -57,7 +57,9 @@ def store_url(request, tmp_path) -> str:
 
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS cases, inquiries, alembic_version CASCADE"))
+        # The whole schema, so tables that later migrations add go too.
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url
 

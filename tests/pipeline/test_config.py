@@ -74,3 +74,28 @@ def test_mapping_in_force_follows_valid_from(tmp_path, taxonomy):
     assert tenant.mapping_at(date(2027, 2, 1)).topics["avfall"] == "teknik"
     with pytest.raises(ConfigError, match="no topic mapping"):
         tenant.mapping_at(date(2020, 1, 1))
+
+
+# --- issue 6: departments, alerts, referral ---------------------------------------------------------------------
+
+
+def test_a_queue_without_department_is_rejected(tmp_path):
+    path = _write_tenant(tmp_path, lambda raw: raw["departments"]["ekonomi"]["queues"].remove("ekonomi") or
+                         raw["departments"]["ekonomi"]["queues"].append("teknik"))
+    with pytest.raises(ConfigError, match=r"owned twice \[.teknik.\], owned by none \[.ekonomi.\]"):
+        load_yaml(path, TenantConfig)
+
+
+def test_referral_queue_must_match_the_mapping(tmp_path):
+    path = _write_tenant(tmp_path, lambda raw: raw["referral"].update(queue="kommunledning"))
+    with pytest.raises(ConfigError, match="utanfor_kommun"):
+        load_yaml(path, TenantConfig)
+
+
+def test_unknown_sensitive_topic_and_bad_regex_are_rejected(tmp_path, taxonomy):
+    _write_tenant(tmp_path, lambda raw: raw.update(sensitive_topics=["barn_unga_familj", "hemligt"]))
+    with pytest.raises(ConfigError, match="hemligt"):
+        load_tenant(tmp_path, "solvik", taxonomy)
+    path = _write_tenant(tmp_path, lambda raw: raw["referral"]["authorities"]["polisen"].update(patterns=["(unclosed"]))
+    with pytest.raises(ConfigError, match="not a valid regex"):
+        load_yaml(path, TenantConfig)

@@ -1,0 +1,1 @@
+"""The case handlers' web app and REST API (see app.py)."""

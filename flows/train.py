@@ -22,7 +22,7 @@ def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, a
         config = config.model_copy(update={"model_kind": model_kind})
     taxonomy = load_taxonomy(Path(config_dir))
     red_flags = RedFlagMatcher.from_config(load_red_flags(Path(config_dir)))
-    result = train_and_evaluate(config, red_flags, Path(model_cache), taxonomy)
+    result = train_and_evaluate(config, red_flags, Path(model_cache), taxonomy, progress=get_run_logger().info)
     tracking.configure(tracking_uri, config.experiment, Path(artifact_root))
     corpus_dir = config.corpus_path()
     with tempfile.TemporaryDirectory() as folder:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +20,6 @@ from pipeline.config import Taxonomy, TrainingConfig
 from pipeline.corpus import CorpusItem, load_items, load_split
 from pipeline.preprocess import prepare_text
 from pipeline.red_flags import RedFlagMatcher
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,7 +41,8 @@ def prepared_texts(items: list[CorpusItem]) -> list[str]:
 
 
 def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path | None = None, *,
-              dev: list[CorpusItem] | None = None, taxonomy: Taxonomy | None = None) -> TextModel:
+              dev: list[CorpusItem] | None = None, taxonomy: Taxonomy | None = None,
+              progress: Callable[[str], None] | None = None) -> TextModel:
     """Fit the configured model kind on train. The e5 kinds need the model cache for the encoder; `e5-finetune`
     stops early on dev; `zero-shot` reads no labels, only the taxonomy's descriptions."""
     texts, topics, urgencies = prepared_texts(train), [i.topic for i in train], [i.urgency for i in train]
@@ -67,7 +66,7 @@ def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path
                         LabelledTexts(prepared_texts(dev), [i.topic for i in dev], [i.urgency for i in dev]),
                         config.e5_finetune, prefix=params.prefix, quantize=params.quantize,
                         inference_max_length=params.max_length, inference_batch_size=params.batch_size,
-                        seed=config.seed, progress=lambda record: log.info("fine-tuning: %s", record))
+                        seed=config.seed, progress=progress and (lambda record: progress(f"fine-tuning: {record}")))
     encoder = SentenceEncoder(base, quantize=params.quantize, max_length=params.max_length,
                               batch_size=params.batch_size, prefix=params.prefix)
     if config.model_kind == "zero-shot":
@@ -109,12 +108,13 @@ def build_classifier(config: TrainingConfig, model: TextModel, dev: list[CorpusI
 
 
 def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None = None,
-                       model_cache: Path | None = None, taxonomy: Taxonomy | None = None) -> TrainingResult:
+                       model_cache: Path | None = None, taxonomy: Taxonomy | None = None,
+                       progress: Callable[[str], None] | None = None) -> TrainingResult:
     """Fit on train, fit the policy on dev, and score every evaluation set (metrics prefixed by set name)."""
     train = load_split(config.corpus_path(), "train")
     sets = evaluation_sets(config)
     started = time.perf_counter()
-    model = fit_model(config, train, model_cache, dev=sets["dev"], taxonomy=taxonomy)
+    model = fit_model(config, train, model_cache, dev=sets["dev"], taxonomy=taxonomy, progress=progress)
     fit_seconds = time.perf_counter() - started
     classifier, dev_policy = build_classifier(config, model, sets["dev"], red_flags)
 

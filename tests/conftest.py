@@ -57,7 +57,7 @@ def store_url(request, tmp_path) -> str:
 
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP TABLE IF EXISTS cases, inquiries, alembic_version CASCADE"))
+        connection.execute(text("DROP TABLE IF EXISTS cases, inquiries, quarantine, alembic_version CASCADE"))
     engine.dispose()
     return url
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import imaplib
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 from pipeline.ingest import EMPTY_REPORT, MAX_MESSAGE_BYTES, IngestError, IngestReport, SourceItem, mail_item, store_messages
@@ -68,10 +68,8 @@ def connect(endpoint: ImapEndpoint) -> Iterator[imaplib.IMAP4]:
             raise ImapError(f"IMAP login as {endpoint.user} refused: {exc}") from exc
         yield client
     finally:
-        try:
+        with suppress(imaplib.IMAP4.error, OSError):
             client.logout()
-        except (imaplib.IMAP4.error, OSError):
-            pass
 
 
 def _unprocessed_uids(client: imaplib.IMAP4, endpoint: ImapEndpoint) -> list[str]:

@@ -320,7 +320,7 @@ def read_eml_file(path: Path, *, source: str, max_bytes: int = MAX_MESSAGE_BYTES
     return mail_item(data, source=source, kind="eml", location=str(path), max_bytes=max_bytes)
 
 
-def read_call_log(path: Path, *, source: str = "calllog") -> Iterator[SourceItem]:
+def read_call_log(path: Path, *, source: str = "vendor_a") -> Iterator[SourceItem]:
     """Each row of a vendor-A call-log CSV (semicolon-separated, local Swedish time) as a SourceItem."""
     # Imported here because pipeline.calllogs builds on this module.
     from pipeline.calllogs import VENDOR_A, read_call_csv

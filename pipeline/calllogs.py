@@ -191,6 +191,10 @@ def read_call_csv(path: Path, config: CallLogSource, data: bytes | None = None) 
         if _UNDECODABLE.search(raw):
             yield fail(start, f"undecodable bytes for {encoding} in this row", raw)
             continue
+        if not raw.endswith(("\n", "\r")) and (len(row) != len(header) or raw.count('"') % 2):
+            # The last line has no line end and is incomplete: the export was cut off here.
+            yield fail(start, "the file ends in the middle of this row: it is truncated", raw)
+            continue
         if len(row) != len(header):
             yield fail(start, f"the row has {len(row)} columns, the header {len(header)} "
                               f"({'missing columns, or a cut-off line' if len(row) < len(header) else 'an unquoted separator?'})",

@@ -1,0 +1,140 @@
+"""Bad input goes to quarantine with its reason and reference, the batch proceeds, and a retry after a fix resolves it."""
+
+from email.message import EmailMessage
+
+import pytest
+
+from pipeline.calllogs import VENDOR_A
+from pipeline.ingest import MAX_MESSAGE_BYTES, IngestError, parse_eml, read_call_log, read_eml_folder, store_messages
+from pipeline.ingest_sources import retry_quarantine
+from pipeline.quarantine import Quarantine
+from pipeline.store import open_store
+
+
+def mail(body: str = "Hej! Soptunnan har inte tömts på två veckor.", *, message_id: str = "<ok@exempel.se>",
+         attachment: bytes | None = None) -> bytes:
+    message = EmailMessage()
+    message["From"] = "Åsa Öberg <asa.oberg@exempel.se>"
+    message["To"] = "kontaktcenter@solvik.se"
+    message["Subject"] = "Sophämtning"
+    message["Date"] = "Mon, 02 Nov 2026 09:15:00 +0100"
+    message["Message-ID"] = message_id
+    message.set_content(body)
+    if attachment is not None:
+        message.add_attachment(attachment, maintype="application", subtype="pdf", filename="ritning.pdf")
+    return bytes(message)
+
+
+HEAD = b"From: a@exempel.se\nSubject: Fel\nMessage-ID: <%s@exempel.se>\nMIME-Version: 1.0\n"
+BAD_MAILS = {
+    # Malformed MIME: multipart without a boundary parameter, and one whose boundary never occurs.
+    "no-boundary": (HEAD % b"nb" + b"Content-Type: multipart/mixed\n\nHej, fr\xc3\xa5ga om bygglov\n", "malformed MIME"),
+    "lost-boundary": (HEAD % b"lb" + b'Content-Type: multipart/mixed; boundary="XYZ"\n\n--ABC\nContent-Type: text/plain\n\n'
+                      b"Hej\n--ABC--\n", "malformed MIME"),
+    # A file cut off inside its attachment: the closing boundary is missing.
+    "truncated": (HEAD % b"tr" + b'Content-Type: multipart/mixed; boundary="B1"\n\n--B1\nContent-Type: text/plain; '
+                  b"charset=utf-8\n\nSnöröjningen har inte kommit.\n--B1\nContent-Type: application/pdf\n"
+                  b"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJeLjz9MKMSAwIG9i", "malformed MIME"),
+    # Declared UTF-8 but not UTF-8 at all.
+    "undecodable": (HEAD % b"ud" + b"Content-Type: text/plain; charset=utf-8\n\n\xff\xfe\x00\x01\x02\x03\x04\x05\x06\x07"
+                    b"\x80\x81\x82 Hej \xfe\xff\x00\x00\x00\x00\x00\n", "undecodable bytes"),
+    "empty": (HEAD % b"em" + b"Content-Type: text/plain; charset=utf-8\n\n   \n\n", "no readable text"),
+    "headers-only": (b"From: a@exempel.se\nSubject: Avbrutet", "no readable text"),
+}
+
+
+def test_undeclared_latin1_text_is_read_and_binary_junk_is_not():
+    latin = HEAD % b"l1" + b"Content-Type: text/plain\n\nH\xe4lsningar fr\xe5n \xc5sa, gatlampan \xe4r trasig.\n"
+    assert "Hälsningar från Åsa" in parse_eml(latin, source="m", raw_ref="x").raw_body
+    for name, (data, reason) in BAD_MAILS.items():
+        with pytest.raises(IngestError, match=reason):
+            parse_eml(data, source="m", raw_ref=name)
+
+
+def test_a_message_over_25_mb_is_quarantined_unread(tmp_path, store_url):
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    big = mail(attachment=b"%PDF-1.4\n" + bytes(25 * 1024 * 1024))  # a 25 MB attachment, 34 MB as base64
+    assert len(big) > MAX_MESSAGE_BYTES
+    (folder / "big.eml").write_bytes(big)
+    (folder / "ok.eml").write_bytes(mail())
+    store = open_store(store_url)
+    report = store_messages(read_eml_folder(folder), store)
+    assert (report.read, report.stored) == (2, 1)
+    (entry,) = Quarantine(store.engine).entries()
+    assert entry.ref == str(folder / "big.eml") and "over the 25 MB limit" in entry.reason
+    assert not entry.has_payload  # too large to keep; a retry reads the file
+    store.dispose()
+
+
+def test_every_bad_mail_is_quarantined_the_batch_proceeds_and_a_fix_resolves_it(tmp_path, store_url):
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    for name, (data, _) in BAD_MAILS.items():
+        (folder / f"{name}.eml").write_bytes(data)
+    (folder / "good.eml").write_bytes(mail())
+    store = open_store(store_url)
+    quarantine = Quarantine(store.engine)
+
+    report = store_messages(read_eml_folder(folder), store)
+    assert (report.read, report.stored, len(report.failed)) == (len(BAD_MAILS) + 1, 1, len(BAD_MAILS))
+    entries = {entry.ref: entry for entry in quarantine.entries()}
+    assert set(entries) == {str(folder / f"{name}.eml") for name in BAD_MAILS}
+    for name, (_, reason) in BAD_MAILS.items():
+        entry = entries[str(folder / f"{name}.eml")]
+        assert reason in entry.reason and entry.source == "maildrop" and entry.kind == "eml" and entry.attempts == 1
+    assert entries[str(folder / "undecodable.eml")].message_id == "<ud@exempel.se>"
+
+    # A re-run changes nothing: still one inquiry, still the same open entries, now tried twice.
+    again = store_messages(read_eml_folder(folder), store)
+    assert again.stored == 0 and quarantine.open_count() == len(BAD_MAILS)
+    assert {entry.attempts for entry in quarantine.entries()} == {2}
+
+    # The sender's mail is re-exported fixed; another file is gone but its raw bytes were kept.
+    (folder / "undecodable.eml").write_bytes(mail("Nu med rätt teckenkodning: gatlampan är trasig.", message_id="<ud@exempel.se>"))
+    (folder / "empty.eml").unlink()
+    report, remaining = retry_quarantine(store, {})
+    assert report.resolved == 1 and report.stored == 1 and remaining == len(BAD_MAILS) - 1
+    refs = {entry.ref for entry in quarantine.entries()}
+    assert str(folder / "undecodable.eml") not in refs and str(folder / "empty.eml") in refs
+    resolved = [entry for entry in quarantine.entries(include_resolved=True) if entry.resolved_at is not None]
+    assert [entry.ref for entry in resolved] == [str(folder / "undecodable.eml")]
+    assert store.count_by_state() == {"new": 2}
+    store.dispose()
+
+
+def test_a_row_fixed_in_the_file_is_resolved_by_retry(tmp_path, store_url):
+    path = tmp_path / "calls.csv"
+    header = "call_id;started_at;caller_number;agent;reason;notes;duration_min\n"
+    path.write_text(header + "C1;2026-11-02T08:05:00;;kc-anna;;Soptunnan är inte tömd;1,5\n"
+                    + "C2;2026-11-02T08:10:00\n", encoding="utf-8")
+    store = open_store(store_url)
+    store_messages(read_call_log(path), store)
+    (entry,) = Quarantine(store.engine).entries()
+    assert entry.ref == f"{path}:3" and entry.source == "vendor_a" and "missing columns" in entry.reason
+
+    path.write_text(header + "C1;2026-11-02T08:05:00;;kc-anna;;Soptunnan är inte tömd;1,5\n"
+                    + "C2;2026-11-02T08:10:00;;kc-anna;;Fråga om bygglov för plank;2,0\n", encoding="utf-8")
+    report, remaining = retry_quarantine(store, {"vendor_a": VENDOR_A})
+    assert (report.resolved, report.stored, remaining) == (1, 1, 0)
+    assert store.count_by_state() == {"new": 2}
+    store.dispose()
+
+
+def test_a_row_whose_file_is_gone_is_retried_from_its_kept_bytes_after_a_config_fix(tmp_path):
+    path = tmp_path / "calls.csv"
+    path.write_text("call_id;started_at;caller_number;agent;reason;notes;duration_min\n"
+                    "C1;2.11.2026 08:05;;kc-anna;;Soptunnan är inte tömd;1,5\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'cases.db'}")
+    store_messages(read_call_log(path), store)
+    assert "matches none of the formats" in Quarantine(store.engine).entries()[0].reason
+    path.unlink()
+
+    _, remaining = retry_quarantine(store, {"vendor_a": VENDOR_A})
+    assert remaining == 1  # the same config still cannot read it
+    fixed = VENDOR_A.model_copy(update={"timestamp_formats": [*VENDOR_A.timestamp_formats, "%d.%m.%Y %H:%M"]})
+    report, remaining = retry_quarantine(store, {"vendor_a": fixed})
+    assert (report.resolved, report.stored, remaining) == (1, 1, 0)
+    (inquiry,) = store.new_inquiries()
+    assert inquiry.received_at.hour == 7 and inquiry.raw_ref.endswith("calls.csv:2")
+    store.dispose()

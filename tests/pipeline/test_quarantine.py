@@ -33,7 +33,7 @@ BAD_MAILS = {
                       b"Hej\n--ABC--\n", "malformed MIME"),
     # A file cut off inside its attachment: the closing boundary is missing.
     "truncated": (HEAD % b"tr" + b'Content-Type: multipart/mixed; boundary="B1"\n\n--B1\nContent-Type: text/plain; '
-                  b"charset=utf-8\n\nSnöröjningen har inte kommit.\n--B1\nContent-Type: application/pdf\n"
+                  b"charset=utf-8\n\nSn\xc3\xb6r\xc3\xb6jningen har inte kommit.\n--B1\nContent-Type: application/pdf\n"
                   b"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQKJeLjz9MKMSAwIG9i", "malformed MIME"),
     # Declared UTF-8 but not UTF-8 at all.
     "undecodable": (HEAD % b"ud" + b"Content-Type: text/plain; charset=utf-8\n\n\xff\xfe\x00\x01\x02\x03\x04\x05\x06\x07"
@@ -91,7 +91,8 @@ def test_every_bad_mail_is_quarantined_the_batch_proceeds_and_a_fix_resolves_it(
     assert {entry.attempts for entry in quarantine.entries()} == {2}
 
     # The sender's mail is re-exported fixed; another file is gone but its raw bytes were kept.
-    (folder / "undecodable.eml").write_bytes(mail("Nu med rätt teckenkodning: gatlampan är trasig.", message_id="<ud@exempel.se>"))
+    fixed = mail("Nu med rätt teckenkodning: gatlampan är trasig.", message_id="<ud@exempel.se>")
+    (folder / "undecodable.eml").write_bytes(fixed)
     (folder / "empty.eml").unlink()
     report, remaining = retry_quarantine(store, {})
     assert report.resolved == 1 and report.stored == 1 and remaining == len(BAD_MAILS) - 1

@@ -1,5 +1,5 @@
 """A real Dovecot IMAP server for tests: its own config in a temp dir, loopback only, a free high port, plaintext
-login allowed (loopback), users in a passwd-file, Maildir storage. Debian: `apt-get install dovecot-imapd`."""
+login allowed (loopback), one static test password for any user name, Maildir storage. Debian: `apt-get install dovecot-imapd`."""
 
 from __future__ import annotations
 
@@ -36,11 +36,12 @@ def _free_port() -> int:
 class DovecotServer:
     def __init__(self, binary: str) -> None:
         # Not under pytest's tmp dir: that is private to the test user, and Dovecot's own processes (the mail
-        # user, the auth user) must reach the passwd-file and the mail homes.
+        # user, the auth user) must reach the mail homes.
         self.binary, self.root = binary, Path(tempfile.mkdtemp(prefix="triage-dovecot-"))
         self.root.chmod(0o755)
         self.host, self.port = "127.0.0.1", _free_port()
-        self.passwd = self.root / "passwd"
+        # Any user name logs in with this one password and gets a mailbox of its own: a fresh user per test.
+        self.password = uuid.uuid4().hex
         self.home = self.root / "home"
         self.process: subprocess.Popen | None = None
         self.uid, self.gid = (NOBODY, NOBODY) if os.geteuid() == 0 else (os.getuid(), os.getgid())
@@ -62,8 +63,8 @@ mail_uid = {self.uid}
 mail_gid = {self.gid}
 first_valid_uid = 0
 {run_as}passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.passwd}
+  driver = static
+  args = password={self.password}
 }}
 userdb {{
   driver = static
@@ -87,8 +88,6 @@ service anvil {{
     def start(self) -> None:
         self.home.mkdir(parents=True)
         os.chown(self.home, self.uid, self.gid)
-        self.passwd.write_text("")
-        self.passwd.chmod(0o644)  # throwaway test passwords; Dovecot's auth process runs as its own user
         config = self.root / "dovecot.conf"
         config.write_text(self._config())
         self.process = subprocess.Popen([self.binary, "-F", "-c", str(config)], stdout=subprocess.DEVNULL,
@@ -119,14 +118,8 @@ service anvil {{
         return path.read_text(errors="replace") if path.exists() else ""
 
     def add_user(self) -> tuple[str, str]:
-        """A fresh user with an empty mailbox; Dovecot re-reads the passwd-file when it changes."""
-        user, password = f"kc{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-        with self.passwd.open("a") as handle:
-            handle.write(f"{user}:{{PLAIN}}{password}\n")
-        # The passwd-file is re-read when its mtime changes; make sure it does within the same second.
-        stamp = time.time() + 1
-        os.utime(self.passwd, (stamp, stamp))
-        return user, password
+        """A fresh user with an empty mailbox (created by Dovecot at first login)."""
+        return f"kc{uuid.uuid4().hex[:8]}", self.password
 
     def client(self, user: str, password: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4(self.host, self.port, timeout=10)

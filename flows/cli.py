@@ -208,10 +208,10 @@ def ingest(
 ) -> None:
     """Ingest e-mails and call notes into the case store (re-running stores nothing twice; unreadable input goes
     to the quarantine, see `triage quarantine list`)."""
-    if not (mail_dir or call_log or source or mbox or maildir or imap):
-        fail("nothing to ingest", "pass --mail-dir, --call-log, --source NAME, --mbox, --maildir and/or --imap URL.")
     if path and len(source or []) != 1:
         fail("--path needs exactly one --source", "name the source whose path it replaces.")
+    if not (mail_dir or call_log or source or mbox or maildir or imap):
+        fail("nothing to ingest", "pass --mail-dir, --call-log, --source NAME, --mbox, --maildir and/or --imap URL.")
     settings = _settings()
     sources = guarded(lambda: _ingest_sources(settings, source or [], path, mbox, maildir, imap))
     from flows.ingest import ingest_flow
@@ -450,10 +450,11 @@ def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to ge
     # The inbox is drawn from held-out splits, so the demo never routes text the model was trained on.
     held_out = guarded(lambda: load_split(corpus_dir, "test") + load_split(corpus_dir, "dev"))
     with step(f"writing a sample inbox of {size} inquiries under {settings.inbox_dir}"):
-        # Vendor B's JSON call export gets its reader with the configurable sources; the demo uses vendor A.
-        summary = write_inbox(held_out[:size], settings.inbox_dir, call_layouts=("a",))
-    typer.echo(f"  {summary.emails} e-mails (+{summary.auto_replies} auto-replies), {summary.calls} call notes")
-    ingest(mail_dir=summary.mail_dir, call_log=summary.call_log)
+        summary = write_inbox(held_out[:size], settings.inbox_dir)
+    typer.echo(f"  {summary.emails} e-mails (+{summary.auto_replies} auto-replies), {summary.calls} call notes "
+               f"({summary.calls_b} of them in vendor B's JSON)")
+    # Vendor A's CSV through --call-log, vendor B's JSON through its configured source (configs/sources/vendor_b.yaml).
+    ingest(mail_dir=summary.mail_dir, call_log=summary.call_log, source=["vendor_b"], path=summary.call_log_b)
     train(alias="champion")
     triage_command(model=None)
     typer.echo("")

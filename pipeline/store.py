@@ -133,11 +133,15 @@ class CaseStore:
     def add_messages(self, messages: Iterable[StoredMessage]) -> int:
         """Store new inquiries, each with a case in state `new`; ones already stored are skipped. Returns new count."""
         added = 0
+        messages = list(messages)
         with Session(self.engine) as session, session.begin():
+            # One query for the whole batch; the set also catches a message twice in the same batch.
+            known = set(session.scalars(select(InquiryRow.external_id).where(
+                InquiryRow.external_id.in_([m.external_id for m in messages])))) if messages else set()
             for message in messages:
-                known = session.scalar(select(InquiryRow.id).where(InquiryRow.external_id == message.external_id))
-                if known is not None:
+                if message.external_id in known:
                     continue
+                known.add(message.external_id)
                 inquiry = message.inquiry
                 case_id = _thread_case(session, message) or inquiry.id
                 session.add(
@@ -164,7 +168,6 @@ class CaseStore:
                 if case_id == inquiry.id:  # a reply joins its thread's case instead of opening one
                     session.add(CaseRow(id=inquiry.id, inquiry_id=inquiry.id, state=CaseState.NEW.value,
                                         updated_at=_now()))
-                session.flush()
                 added += 1
         return added
 

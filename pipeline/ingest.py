@@ -405,8 +405,11 @@ def store_messages(items: Iterable[SourceItem], store: CaseStore, *, batch_size:
         read += 1
         result = entry.result
         if isinstance(result, Exception):
-            failed.append((entry.ref, str(result)))
-            quarantine.put(entry, str(result))
+            # A reason may quote the input (a header that is really a data row, a misplaced value): redacted,
+            # since reasons are printed and logged.
+            reason = redact(str(result))
+            failed.append((entry.ref, reason))
+            quarantine.put(entry, reason)
             continue
         if result is None:
             autos += 1

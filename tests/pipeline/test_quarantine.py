@@ -139,3 +139,16 @@ def test_a_row_whose_file_is_gone_is_retried_from_its_kept_bytes_after_a_config_
     (inquiry,) = store.new_inquiries()
     assert inquiry.received_at.hour == 7 and inquiry.raw_ref.endswith("calls.csv:2")
     store.dispose()
+
+
+def test_a_reason_that_quotes_the_input_is_redacted(tmp_path):
+    path = tmp_path / "calls.csv"
+    # An export without its header row: the first data row, with a personnummer, is read as the header.
+    path.write_text("C1;2026-11-02T08:05:00;070-111 22 33;kc-anna;;Mitt personnummer är 19811218-9876;1,5\n",
+                    encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'cases.db'}")
+    report = store_messages(read_call_log(path), store)
+    ((_, reason),) = report.failed
+    assert "lacks the columns" in reason and "[PERSONNUMMER]" in reason and "[TELEFON]" in reason
+    assert "9876" not in reason and "9876" not in Quarantine(store.engine).entries()[0].reason
+    store.dispose()

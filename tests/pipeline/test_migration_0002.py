@@ -20,12 +20,22 @@ def test_upgrade_from_0001_keeps_every_inquiry_its_own_case_and_downgrades(store
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO inquiries (id, external_id, source, channel, received_at, body, raw_body, ingested_at) "
-            "VALUES ('old1', 'mail:<old@x>', 'maildrop', 'email', '2026-11-02 08:00:00+00', 'Hej', 'Hej', "
+            "VALUES ('old1', 'maildrop:<old@x>', 'maildrop', 'email', '2026-11-02 08:00:00+00', 'Hej', 'Hej', "
             "'2026-11-02 08:00:00+00')"))
         connection.execute(text("INSERT INTO cases (id, inquiry_id, state, updated_at) "
                                 "VALUES ('old1', 'old1', 'new', '2026-11-02 08:00:00+00')"))
     store = open_store(store_url)  # upgrades to head
     assert store.case_of("old1") == "old1" and [i.id for i in store.thread("old1")] == ["old1"]
+    # The old mail is recognised under its new key: ingested again, it is not stored twice; a reply joins it.
+    from pipeline.ingest import SourceItem, parse_eml, store_messages
+
+    def item(data: bytes) -> SourceItem:
+        return SourceItem("imap", "imap", "x", "", parse_eml(data, source="imap", raw_ref="x"))
+
+    again = b"From: a@x\nMessage-ID: <old@x>\nSubject: Hej\n\nHej kommunen\n"
+    reply = b"From: a@x\nMessage-ID: <new@x>\nIn-Reply-To: <old@x>\nSubject: SV: Hej\n\nInget svar \xc3\xa4n\n"
+    assert store_messages([item(again), item(reply)], store).stored == 1
+    assert len(store.thread("old1")) == 2
     assert "quarantine" in inspect(engine).get_table_names()
     store.dispose()
 

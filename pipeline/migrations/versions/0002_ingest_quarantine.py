@@ -22,6 +22,15 @@ def upgrade() -> None:
         batch.create_index("ix_inquiries_case_id", ["case_id"])
     # Before threads every inquiry had its own case.
     op.execute("UPDATE inquiries SET case_id = id WHERE case_id IS NULL")
+    # E-mails were keyed '<source>:<Message-ID>'; now 'mail:<Message-ID>' whatever the source, so a mail stored
+    # before this revision is still recognised when it comes again (unless another source already holds it).
+    op.execute(
+        "UPDATE inquiries SET external_id = 'mail:' || substr(external_id, length(source) + 2), "
+        "message_id = substr(external_id, length(source) + 2) "
+        "WHERE channel = 'email' AND substr(external_id, length(source) + 2, 1) = '<' "
+        "AND NOT EXISTS (SELECT 1 FROM inquiries AS other "
+        "WHERE other.external_id = 'mail:' || substr(inquiries.external_id, length(inquiries.source) + 2))"
+    )
     op.create_table(
         "quarantine",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
@@ -43,6 +52,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # E-mail keys stay 'mail:<Message-ID>': a mail re-ingested under 0001's code would then be stored again.
     op.drop_index("ix_quarantine_resolved_at", table_name="quarantine")
     op.drop_table("quarantine")
     with op.batch_alter_table("inquiries") as batch:

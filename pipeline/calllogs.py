@@ -239,8 +239,8 @@ def read_call_json(path: Path, config: CallLogSource, data: bytes | None = None)
         if array and text.startswith(",", position):
             position = _skip_space(text, position + 1)
     if array:
-        yield SourceItem(config.name, "call_json", location, str(number + 1),
-                         IngestError("the JSON array never closes; the file is truncated"), b"")
+        yield SourceItem(config.name, "call_json", location, "", IngestError(
+            f"the JSON array never closes: the file is truncated after record {number}"))
 
 
 def _json_item(record: object, raw: str, number: int, location: str, config: CallLogSource, encoding: str) -> SourceItem:

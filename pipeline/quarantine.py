@@ -151,10 +151,14 @@ def retry(store: CaseStore, read_location: LocationReader, read_payload: Payload
     for (name, kind, location), entries in groups.items():
         if kind != "imap" and Path(location).exists():
             try:
-                report += store_messages(read_location(name, kind, location), store)
-                continue
+                again = store_messages(read_location(name, kind, location), store)
             except IngestError:
                 pass  # the location cannot be read as a whole any more; fall back to the kept bytes
+            else:
+                # Read through without a problem of the whole file (a header, a cut-off end): that entry goes too.
+                whole = 0 if any(ref == location for ref, _ in again.failed) else quarantine.resolve([(name, location)])
+                report += again + IngestReport(0, 0, 0, [], whole)
+                continue
         items = [read_payload(entry, payload) for entry in entries
                  if (payload := quarantine.payload(entry.id)) is not None]
         report += store_messages(items, store)

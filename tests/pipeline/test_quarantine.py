@@ -152,3 +152,29 @@ def test_a_reason_that_quotes_the_input_is_redacted(tmp_path):
     assert "lacks the columns" in reason and "[PERSONNUMMER]" in reason and "[TELEFON]" in reason
     assert "9876" not in reason and "9876" not in Quarantine(store.engine).entries()[0].reason
     store.dispose()
+
+
+def test_whole_file_problems_are_resolved_once_the_file_reads_through(tmp_path):
+    from pipeline.calllogs import read_call_json
+    from pipeline.sources import CallFields, CallLogSource
+
+    vendor_b = CallLogSource(kind="call_json", name="vendor_b", timestamp_formats=["%Y-%m-%d %H:%M"],
+                             fields=CallFields(call_id="samtalsId", started_at="startTid", notes="anteckning"))
+    calls = tmp_path / "calls.json"
+    record = '{"samtalsId": "S1", "startTid": "2026-11-02 08:05", "anteckning": "Fråga om bygglov"}'
+    calls.write_text(f"[\n  {record}\n", encoding="utf-8")  # the closing bracket never came
+    header_less = tmp_path / "calls.csv"
+    header_less.write_text("C1;2026-11-02T08:05:00;;kc-anna;;Soptunnan är inte tömd\n", encoding="utf-8")
+    store = open_store(f"sqlite:///{tmp_path / 'cases.db'}")
+    store_messages(read_call_json(calls, vendor_b), store)
+    store_messages(read_call_log(header_less), store)
+    entries = {entry.ref: entry.reason for entry in Quarantine(store.engine).entries()}
+    assert "truncated after record 1" in entries[str(calls)] and "lacks the columns" in entries[str(header_less)]
+    assert len(store.new_inquiries()) == 1  # the record before the cut went in
+
+    calls.write_text(f"[\n  {record}\n]\n", encoding="utf-8")
+    header_less.write_text("call_id;started_at;caller_number;agent;reason;notes\n"
+                           "C1;2026-11-02T08:05:00;;kc-anna;;Soptunnan är inte tömd\n", encoding="utf-8")
+    report, remaining = retry_quarantine(store, {"vendor_b": vendor_b, "vendor_a": VENDOR_A})
+    assert (report.resolved, report.stored, remaining) == (2, 1, 0)
+    store.dispose()

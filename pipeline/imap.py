@@ -7,6 +7,7 @@ fetches it again and the store, keyed by Message-ID, skips what it already has: 
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import re
 from collections.abc import Iterator
@@ -50,8 +51,30 @@ def _check(response: tuple[str, list], what: str) -> list:
     return data
 
 
+def imap_utf7(name: str) -> str:
+    """A folder name in IMAP's modified UTF-7 (RFC 3501 5.1.3), e.g. 'Behandlade ärenden' -> 'Behandlade &AOQ-renden'."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            encoded = base64.b64encode("".join(pending).encode("utf-16-be")).decode("ascii").rstrip("=")
+            out.append("&" + encoded.replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)
+
+
 def _quote(mailbox: str) -> str:
-    return '"' + mailbox.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    name = imap_utf7(mailbox)
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 @contextmanager

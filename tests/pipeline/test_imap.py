@@ -5,7 +5,7 @@ from email.message import EmailMessage
 import pytest
 
 import pipeline.imap as imap_module
-from pipeline.imap import ImapEndpoint, ImapError, poll_imap
+from pipeline.imap import ImapEndpoint, ImapError, imap_utf7, poll_imap
 from pipeline.ingest_sources import retry_quarantine
 from pipeline.quarantine import Quarantine
 from pipeline.store import open_store
@@ -70,9 +70,10 @@ def test_move_mode_moves_processed_mail_to_another_folder(mailbox):
     _, client, endpoint, store = mailbox
     append(client, mail(1), mail(2), mail(3))
     moving = ImapEndpoint(endpoint.host, endpoint.port, endpoint.user, endpoint.password, ssl=False, processed="move",
-                          processed_folder="Behandlat")
+                          processed_folder="Behandlade ärenden")
     assert poll_imap(moving, store, source="kc_imap").stored == 3
-    assert uids(client, "INBOX") == [] and len(uids(client, "Behandlat")) == 3
+    assert imap_utf7("Behandlade ärenden & klart") == "Behandlade &AOQ-renden &- klart"
+    assert uids(client, "INBOX") == [] and len(uids(client, '"Behandlade &AOQ-renden"')) == 3
     assert poll_imap(moving, store, source="kc_imap").read == 0
 
 

@@ -105,6 +105,9 @@ _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _FOLDING = re.compile(r"\s*\r?\n\s+")
 # How many references of a thread are kept to find its case (the newest ones).
 MAX_REFERENCES = 20
+# Ids and addresses longer than these are not real ones; they must not break a batch on a column's length limit.
+MAX_ID_CHARS = 400
+MAX_SENDER_CHARS = 320
 
 
 def decode_text(payload: bytes, declared: str | None) -> str:
@@ -260,6 +263,9 @@ def build_message(
 
     `namespace` (default: the source) scopes `external_id` for de-duplication; `raw_body` defaults to `body`."""
     namespace = namespace or source
+    if len(external_id) > MAX_ID_CHARS:
+        raise IngestError(f"the id is {len(external_id)} characters long; at most {MAX_ID_CHARS} are expected")
+    sender = sender[:MAX_SENDER_CHARS] if sender else sender
     cleaned = clean_body(body)
     redacted_subject = redact(subject) if subject else None
     inquiry = Inquiry(
@@ -305,10 +311,11 @@ def _parse_eml(data: bytes, *, source: str, raw_ref: str) -> StoredMessage | Non
     body = normalise_whitespace(_body_text(part))
     if not body:
         raise IngestError("the e-mail has no readable text (empty body)")
-    ids = message_ids(_raw_header(message, "Message-ID"))
-    message_id = ids[0] if ids else None
-    references = tuple(dict.fromkeys([*message_ids(_raw_header(message, "References")),
-                                      *message_ids(_raw_header(message, "In-Reply-To"))]))[-MAX_REFERENCES:]
+    ids = [i for i in message_ids(_raw_header(message, "Message-ID")) if len(i) <= MAX_ID_CHARS]
+    message_id = ids[0] if ids else None  # without one, the message's own hash keys it
+    references = tuple(dict.fromkeys(i for i in [*message_ids(_raw_header(message, "References")),
+                                                 *message_ids(_raw_header(message, "In-Reply-To"))]
+                                     if len(i) <= MAX_ID_CHARS))[-MAX_REFERENCES:]
     date = _raw_header(message, "Date")
     try:
         received_at = parsedate_to_datetime(date) if date else datetime.now(UTC)

@@ -33,7 +33,7 @@ class QuarantineRow(Base):
     kind: Mapped[str] = mapped_column(String(20))
     location: Mapped[str] = mapped_column(Text)
     item: Mapped[str] = mapped_column(String(200))
-    ref: Mapped[str] = mapped_column(String(1000))
+    ref: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str | None] = mapped_column(String(512))
     reason: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -73,19 +73,22 @@ class Quarantine:
     def put(self, item: SourceItem, reason: str) -> None:
         """Record a failure; the same reference failing again reopens its entry and counts the attempt."""
         payload = item.payload if item.payload is not None and len(item.payload) <= MAX_PAYLOAD_BYTES else None
+        message_id = item.message_id[:512] if item.message_id else None
         with Session(self.engine) as session, session.begin():
             row = session.scalar(
                 select(QuarantineRow).where(QuarantineRow.source == item.source, QuarantineRow.ref == item.ref)
             )
             if row is None:
-                session.add(QuarantineRow(source=item.source, kind=item.kind, location=item.location, item=item.item,
-                                          ref=item.ref, message_id=item.message_id, reason=reason, payload=payload,
+                # Cut to the columns' sizes: a quarantine entry must never fail on the input it records.
+                session.add(QuarantineRow(source=item.source[:200], kind=item.kind, location=item.location,
+                                          item=item.item[:200], ref=item.ref, message_id=message_id, reason=reason,
+                                          payload=payload,
                                           attempts=1, first_seen=_now(), last_seen=_now()))
                 return
             row.reason, row.attempts, row.last_seen, row.resolved_at = reason, row.attempts + 1, _now(), None
             if payload is not None:
                 row.payload = payload
-            row.message_id = item.message_id or row.message_id
+            row.message_id = message_id or row.message_id
 
     def resolve(self, refs: Iterable[tuple[str, str]]) -> int:
         """Mark the open entries for these (source, ref) pairs resolved; returns how many there were."""

@@ -178,3 +178,20 @@ def test_whole_file_problems_are_resolved_once_the_file_reads_through(tmp_path):
     report, remaining = retry_quarantine(store, {"vendor_b": vendor_b, "vendor_a": VENDOR_A})
     assert (report.resolved, report.stored, remaining) == (2, 1, 0)
     store.dispose()
+
+
+def test_overlong_ids_and_addresses_never_break_a_batch(tmp_path, store_url):
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    long_id = "<" + "x" * 900 + "@exempel.se>"
+    (folder / "1.eml").write_bytes(mail(message_id=long_id).replace(b"asa.oberg@exempel.se", b"a" * 700 + b"@exempel.se"))
+    (folder / "2.eml").write_bytes(HEAD % (b"y" * 900) + b"\n")  # quarantined, with its overlong Message-ID
+    calls = tmp_path / "calls.csv"
+    calls.write_text("call_id;started_at;caller_number;agent;reason;notes\n"
+                     f"{'C' * 500};2026-11-02T08:05:00;;kc-anna;;Fråga om bygglov\n", encoding="utf-8")
+    store = open_store(store_url)
+    assert store_messages(read_eml_folder(folder), store).stored == 1
+    report = store_messages(read_call_log(calls), store)
+    assert "500 characters long" in report.failed[0][1]
+    assert Quarantine(store.engine).open_count() == 2
+    store.dispose()

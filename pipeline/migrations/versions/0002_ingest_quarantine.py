@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("location", sa.Text(), nullable=False),
         sa.Column("item", sa.String(200), nullable=False),
-        sa.Column("ref", sa.String(1000), nullable=False),
+        sa.Column("ref", sa.Text(), nullable=False),
         sa.Column("message_id", sa.String(512)),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("payload", sa.LargeBinary()),

@@ -13,7 +13,7 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email import errors as email_errors
 from email.header import decode_header, make_header
@@ -23,6 +23,8 @@ from email.policy import compat32
 from email.utils import parseaddr, parsedate_to_datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.cleaning import clean_body, normalise_whitespace
 from pipeline.domain import Channel, Inquiry
@@ -392,19 +394,36 @@ def store_messages(items: Iterable[SourceItem], store: CaseStore, *, batch_size:
 
     Every failure becomes a quarantine entry with its reason and reference, and an item that is read successfully
     resolves an open quarantine entry for the same reference. A crash loses at most the uncommitted batch, which
-    a re-run reads again (the store skips what it has)."""
+    a re-run reads again (the store skips what it has). A batch the database refuses is stored message by message,
+    so one message it cannot take goes to quarantine instead of stopping every run at the same place."""
     from pipeline.quarantine import Quarantine  # the quarantine's table lives beside the store's
 
     quarantine = Quarantine(store.engine)
-    batch: list[StoredMessage] = []
-    done: list[tuple[str, str]] = []
+    batch: list[tuple[SourceItem, StoredMessage]] = []
+    done: list[SourceItem] = []
     failed: list[tuple[str, str]] = []
     read = autos = stored = resolved = 0
 
+    def put(entry: SourceItem, reason: str) -> None:
+        # A reason may quote the input (a header that is really a data row, a misplaced value): redacted, since
+        # reasons are printed and logged.
+        reason = redact(reason)
+        failed.append((entry.ref, reason))
+        quarantine.put(entry, reason)
+
     def flush() -> None:
         nonlocal stored, resolved
-        stored += store.add_messages(batch)
-        resolved += quarantine.resolve(done)
+        try:
+            stored += store.add_messages(message for _, message in batch)
+        except SQLAlchemyError:
+            for entry, message in batch:
+                try:
+                    stored += store.add_messages([message])
+                except SQLAlchemyError as exc:
+                    done.remove(entry)
+                    put(replace(entry, result=IngestError(str(exc))),
+                        f"the case store refused it: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+        resolved += quarantine.resolve((entry.source, entry.ref) for entry in done)
         batch.clear()
         done.clear()
 
@@ -412,17 +431,13 @@ def store_messages(items: Iterable[SourceItem], store: CaseStore, *, batch_size:
         read += 1
         result = entry.result
         if isinstance(result, Exception):
-            # A reason may quote the input (a header that is really a data row, a misplaced value): redacted,
-            # since reasons are printed and logged.
-            reason = redact(str(result))
-            failed.append((entry.ref, reason))
-            quarantine.put(entry, reason)
+            put(entry, str(result))
             continue
         if result is None:
             autos += 1
         else:
-            batch.append(result)
-        done.append((entry.source, entry.ref))
+            batch.append((entry, result))
+        done.append(entry)
         if len(done) >= batch_size:
             flush()
     flush()

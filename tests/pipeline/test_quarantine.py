@@ -195,3 +195,23 @@ def test_overlong_ids_and_addresses_never_break_a_batch(tmp_path, store_url):
     assert "500 characters long" in report.failed[0][1]
     assert Quarantine(store.engine).open_count() == 2
     store.dispose()
+
+
+def test_a_message_the_database_refuses_is_quarantined_and_the_batch_is_stored(tmp_path, store_url):
+    from dataclasses import replace
+
+    from pipeline.ingest import SourceItem
+
+    def item(n: int, message) -> SourceItem:
+        return SourceItem("maildrop", "eml", f"{n}.eml", "", message, payload=b"raw")
+
+    first = parse_eml(mail(message_id="<a@exempel.se>"), source="maildrop", raw_ref="1.eml")
+    second = parse_eml(mail(message_id="<b@exempel.se>"), source="maildrop", raw_ref="3.eml")
+    # Another external id but the same inquiry id: the database's primary key refuses it.
+    clash = replace(first, external_id="mail:<c@exempel.se>")
+    store = open_store(store_url)
+    report = store_messages([item(1, first), item(2, clash), item(3, second)], store)
+    assert report.stored == 2 and [ref for ref, _ in report.failed] == ["2.eml"]
+    (entry,) = Quarantine(store.engine).entries()
+    assert entry.ref == "2.eml" and "the case store refused it" in entry.reason and entry.has_payload
+    store.dispose()

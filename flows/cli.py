@@ -414,6 +414,24 @@ def quarantine_list(
     typer.echo(f"{sum(e.resolved_at is None for e in entries)} open")
 
 
+@quarantine_app.command("dismiss")
+def quarantine_dismiss(
+    entry_ids: Annotated[list[int], typer.Argument(help="Entry numbers, as `triage quarantine list` shows them.")],
+    note: Annotated[str, typer.Option(help="Why it is closed without being read.")] = "closed by hand",
+) -> None:
+    """Close open entries without reading them (e.g. the sender re-sent the message), keeping them in the record."""
+    settings = _settings()
+    from pipeline.quarantine import Quarantine
+    from pipeline.store import open_store
+
+    store = open_store(settings.case_store_url)
+    closed = Quarantine(store.engine).dismiss(entry_ids, note)
+    store.dispose()
+    if closed < len(set(entry_ids)):
+        fail(f"{len(set(entry_ids)) - closed} of the entries are not open", "see `triage quarantine list`.")
+    typer.echo(f"dismissed {closed}")
+
+
 @quarantine_app.command("retry")
 def quarantine_retry(source: Annotated[str | None, typer.Option(help="Only this source.")] = None) -> None:
     """Re-process open entries: from their file when it is still there (fixed), else from the kept raw input.

@@ -104,6 +104,16 @@ class Quarantine:
             )
             return result.rowcount or 0
 
+    def dismiss(self, entry_ids: Iterable[int], note: str) -> int:
+        """Close open entries by hand (the input was re-sent another way, or is not an inquiry); the note says why."""
+        ids = list(entry_ids)
+        with Session(self.engine) as session, session.begin():
+            rows = list(session.scalars(select(QuarantineRow).where(QuarantineRow.id.in_(ids),
+                                                                    QuarantineRow.resolved_at.is_(None))))
+            for row in rows:
+                row.resolved_at, row.reason = _now(), f"dismissed: {note} (was: {row.reason})"
+            return len(rows)
+
     def entries(self, *, include_resolved: bool = False, source: str | None = None) -> list[QuarantineEntry]:
         query = select(QuarantineRow, QuarantineRow.payload.is_not(None)).order_by(QuarantineRow.id)
         if not include_resolved:

@@ -74,6 +74,13 @@ def test_every_source_kind_through_the_cli_then_quarantine_list_and_retry(prefec
     assert "The quarantine is empty." in runner.invoke(app, ["quarantine", "list"]).output
     assert "resolved" in runner.invoke(app, ["quarantine", "list", "--all"]).output
 
+    (tmp_path / "bad.eml").write_bytes(b"From: x@exempel.se\nSubject: tom\n\n \n")
+    runner.invoke(app, ["ingest", "--mail-dir", str(tmp_path)])
+    entry_id = runner.invoke(app, ["quarantine", "list"]).output.split()[0].lstrip("#")
+    assert runner.invoke(app, ["quarantine", "dismiss", entry_id, "--note", "skickat igen"]).output == "dismissed 1\n"
+    assert "dismissed: skickat igen" in runner.invoke(app, ["quarantine", "list", "--all"]).output
+    assert runner.invoke(app, ["quarantine", "dismiss", entry_id]).exit_code == 2
+
     again = runner.invoke(app, ["ingest", "--source", "vendor_b", "--path", str(calls), "--mbox", str(box_path),
                                 "--imap", f"imap://{user}@{server.host}:{server.port}/INBOX"])
     assert again.exit_code == 0 and again.output.count("stored 0 new") == 3

@@ -165,22 +165,67 @@ def model_trim(
 @app.command()
 def ingest(
     mail_dir: Annotated[Path | None, typer.Option(help="Folder of .eml files.")] = None,
-    call_log: Annotated[Path | None, typer.Option(help="Call-log CSV (semicolon-separated).")] = None,
+    call_log: Annotated[Path | None, typer.Option(help="Call-log CSV of vendor A (configs/sources/vendor_a.yaml).")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="A source of configs/sources/ by name (repeatable).")] = None,
+    path: Annotated[Path | None, typer.Option(help="File or folder for the one --source, not its configured one.")] = None,
+    mbox: Annotated[Path | None, typer.Option(help="An mbox file.")] = None,
+    maildir: Annotated[Path | None, typer.Option(help="A Maildir folder (with cur/ and new/).")] = None,
+    imap: Annotated[str | None, typer.Option(help="imap://user@host:port/FOLDER (imaps:// for TLS); the password is read "
+                                                  "from TRIAGE_IMAP_PASSWORD.")] = None,
 ) -> None:
-    """Ingest e-mails and call notes into the case store (re-running stores nothing twice)."""
-    if not mail_dir and not call_log:
-        fail("nothing to ingest", "pass --mail-dir and/or --call-log.")
+    """Ingest e-mails and call notes into the case store (re-running stores nothing twice; unreadable input goes
+    to the quarantine, see `triage quarantine list`)."""
+    if path and len(source or []) != 1:
+        fail("--path needs exactly one --source", "name the source whose path it replaces.")
+    if not (mail_dir or call_log or source or mbox or maildir or imap):
+        fail("nothing to ingest", "pass --mail-dir, --call-log, --source NAME, --mbox, --maildir and/or --imap URL.")
     settings = _settings()
+    sources = guarded(lambda: _ingest_sources(settings, source or [], path, mbox, maildir, imap))
     from flows.ingest import ingest_flow
 
     with step("ingesting"):
         reports = guarded(lambda: ingest_flow(settings.case_store_url, str(mail_dir) if mail_dir else None,
-                                              str(call_log) if call_log else None))
+                                              str(call_log) if call_log else None, sources))
     for report in reports:
         typer.echo(f"read {report.read}, stored {report.stored} new, skipped {report.skipped_auto_replies} "
-                   f"auto-replies and bounces, {len(report.failed)} failed")
+                   f"auto-replies and bounces, {len(report.failed)} quarantined"
+                   + (f", {report.resolved} earlier quarantined now read" if report.resolved else ""))
         for ref, reason in report.failed[:20]:
-            typer.echo(f"  failed: {ref}: {reason}")
+            typer.echo(f"  quarantined: {ref}: {reason}")
+    if any(report.failed for report in reports):
+        typer.echo("See `triage quarantine list`; after a fix, `triage quarantine retry`.")
+
+
+def _ingest_sources(settings: Settings, names: list[str], path: Path | None, mbox: Path | None, maildir: Path | None,
+                    imap: str | None) -> list[tuple[dict, str | None]]:
+    """The flow's source list: configured sources by name, plus ad-hoc mbox, Maildir and IMAP; checked up front so
+    a missing file or password fails at once instead of after the task's retries."""
+    from pipeline.ingest import IngestError
+    from pipeline.ingest_sources import imap_source_from_url
+    from pipeline.sources import ImapSource, MailFolderSource, load_sources
+
+    configured = load_sources(settings.config_dir) if names else {}
+    chosen: list[tuple[object, Path | None]] = []
+    for name in names:
+        if name not in configured:
+            raise IngestError(f"no source '{name}' in {settings.config_dir / 'sources'} (known: {sorted(configured)})")
+        chosen.append((configured[name], path))
+    if mbox:
+        chosen.append((MailFolderSource(kind="mbox", name="mbox", path=mbox), None))
+    if maildir:
+        chosen.append((MailFolderSource(kind="maildir", name="maildir", path=maildir), None))
+    if imap:
+        chosen.append((imap_source_from_url(imap), None))
+    for config, override in chosen:
+        if isinstance(config, ImapSource):
+            if not os.environ.get(config.password_env):
+                raise IngestError(f"source '{config.name}' needs its IMAP password: export {config.password_env}")
+            continue
+        where = override or config.path  # type: ignore[attr-defined]
+        if where is None or not Path(where).exists():
+            raise IngestError(f"source '{config.name}': {where or 'no path configured'} does not exist")
+    return [(config.model_dump(mode="json"), str(override) if override else None)  # type: ignore[attr-defined]
+            for config, override in chosen]
 
 
 @app.command()
@@ -306,6 +351,74 @@ def runs_compare(limit: Annotated[int, typer.Option(help="How many recent runs."
     typer.echo("No runs yet: run `triage train`." if table.empty else table.to_string(index=False))
 
 
+# --- quarantine --------------------------------------------------------------------------------------------------
+
+quarantine_app = typer.Typer(help="Input that could not be read: reasons, and re-processing after a fix.",
+                             no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    include_resolved: Annotated[bool, typer.Option("--all", help="Also the entries resolved since.")] = False,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+) -> None:
+    """Open quarantine entries: id, source, where the input is (file and line, record, key or IMAP UID), why."""
+    settings = _settings()
+    from pipeline.quarantine import Quarantine
+    from pipeline.store import open_store
+
+    store = open_store(settings.case_store_url)
+    entries = Quarantine(store.engine).entries(include_resolved=include_resolved, source=source)
+    store.dispose()
+    if not entries:
+        typer.echo("The quarantine is empty." if not include_resolved else "No quarantine entries.")
+        return
+    for entry in entries:
+        state = f"resolved {entry.resolved_at:%Y-%m-%d %H:%M}" if entry.resolved_at else f"open, {entry.attempts} tries"
+        typer.echo(f"#{entry.id} [{entry.source}] {entry.ref}  ({state})")
+        typer.echo(f"    {entry.reason}" + (f"  Message-ID {entry.message_id}" if entry.message_id else ""))
+    typer.echo(f"{sum(e.resolved_at is None for e in entries)} open")
+
+
+@quarantine_app.command("dismiss")
+def quarantine_dismiss(
+    entry_ids: Annotated[list[int], typer.Argument(help="Entry numbers, as `triage quarantine list` shows them.")],
+    note: Annotated[str, typer.Option(help="Why it is closed without being read.")] = "closed by hand",
+) -> None:
+    """Close open entries without reading them (e.g. the sender re-sent the message), keeping them in the record."""
+    settings = _settings()
+    from pipeline.quarantine import Quarantine
+    from pipeline.store import open_store
+
+    store = open_store(settings.case_store_url)
+    closed = Quarantine(store.engine).dismiss(entry_ids, note)
+    store.dispose()
+    if closed < len(set(entry_ids)):
+        fail(f"{len(set(entry_ids)) - closed} of the entries are not open", "see `triage quarantine list`.")
+    typer.echo(f"dismissed {closed}")
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(source: Annotated[str | None, typer.Option(help="Only this source.")] = None) -> None:
+    """Re-process open entries: from their file when it is still there (fixed), else from the kept raw input.
+    Entries that now read are stored (once) and leave the list."""
+    settings = _settings()
+    from pipeline.ingest_sources import retry_quarantine
+    from pipeline.sources import load_sources
+    from pipeline.store import open_store
+
+    sources = guarded(lambda: load_sources(settings.config_dir))
+    store = open_store(settings.case_store_url)
+    try:
+        report, remaining = guarded(lambda: retry_quarantine(store, sources, source=source))
+    finally:
+        store.dispose()
+    typer.echo(f"resolved {report.resolved}, stored {report.stored} new, {remaining} still open")
+    for ref, reason in report.failed[:20]:
+        typer.echo(f"  still failing: {ref}: {reason}")
+
+
 # --- demo ------------------------------------------------------------------------------------------------------
 
 
@@ -322,10 +435,11 @@ def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to ge
     # The inbox is drawn from held-out splits, so the demo never routes text the model was trained on.
     held_out = guarded(lambda: load_split(corpus_dir, "test") + load_split(corpus_dir, "dev"))
     with step(f"writing a sample inbox of {size} inquiries under {settings.inbox_dir}"):
-        # Vendor B's JSON call export gets its reader with the configurable sources; the demo uses vendor A.
-        summary = write_inbox(held_out[:size], settings.inbox_dir, call_layouts=("a",))
-    typer.echo(f"  {summary.emails} e-mails (+{summary.auto_replies} auto-replies), {summary.calls} call notes")
-    ingest(mail_dir=summary.mail_dir, call_log=summary.call_log)
+        summary = write_inbox(held_out[:size], settings.inbox_dir)
+    typer.echo(f"  {summary.emails} e-mails (+{summary.auto_replies} auto-replies), {summary.calls} call notes "
+               f"({summary.calls_b} of them in vendor B's JSON)")
+    # Vendor A's CSV through --call-log, vendor B's JSON through its configured source (configs/sources/vendor_b.yaml).
+    ingest(mail_dir=summary.mail_dir, call_log=summary.call_log, source=["vendor_b"], path=summary.call_log_b)
     train(alias="champion")
     triage_command(model=None)
     typer.echo("")

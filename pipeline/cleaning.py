@@ -28,6 +28,14 @@ _SIGNATURE = re.compile(
       | hämta\s+outlook\s+för\s.+$
       | get\s+outlook\s+for\s.+$
       | --\s*$
+      # Disclaimers and privacy footers that employers' and organisations' mail servers append.
+      | (?:detta|det\s+här)\s+(?:e-?post\w*|mejl|meddelande)\s+(?:\(?och\s+(?:eventuella\s+)?bilagor\)?\s+)?
+        (?:kan\s+innehålla|är\s+(?:endast\s+)?avsett|är\s+konfidentiell|omfattas\s+av\s+sekretess).*$
+      | this\s+(?:e-?mail|message)\s+(?:\(?and\s+any\s+attachments\)?\s+)?
+        (?:(?:is|are)\s+(?:strictly\s+)?(?:confidential|privileged|intended\s+(?:solely\s+|only\s+)?for)
+          |(?:may\s+contain|contains)\s+(?:\w+\s+){0,2}?(?:confidential|privileged)).*$
+      | när\s+du\s+(?:skickar|mejlar|kontaktar)\b.{0,80}\bbehandla\w*\b.{0,40}\bpersonuppgifter.*$
+      | (?:konfidentialitet\w*|ansvarsfriskrivning|sekretessmeddelande|confidentiality\s+notice|disclaimer)\s*:.*$
     )""",
     re.IGNORECASE | re.MULTILINE | re.VERBOSE,
 )

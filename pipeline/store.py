@@ -54,6 +54,12 @@ class InquiryRow(Base):
     raw_subject: Mapped[str | None] = mapped_column(Text)
     raw_body: Mapped[str] = mapped_column(Text)
     ingested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # --- threads and details (migration 0002) ---
+    message_id: Mapped[str | None] = mapped_column(String(512), index=True)
+    # The case this inquiry belongs to: its own, or that of the thread it answers. Not a foreign key, so the two
+    # tables do not reference each other in a cycle.
+    case_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    details: Mapped[dict | None] = mapped_column(JSON)
 
     case: Mapped[CaseRow] = relationship(back_populates="inquiry", uselist=False)
 
@@ -150,6 +156,11 @@ class StoredMessage:
     raw_sender: str | None
     raw_subject: str | None
     raw_body: str
+    # Threads and metadata (migration 0002): the e-mail's Message-ID, the ids it answers (References and
+    # In-Reply-To), and details that are recorded but never classified (attachments, call agent and duration).
+    message_id: str | None = None
+    references: tuple[str, ...] = ()
+    details: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -197,12 +208,17 @@ class CaseStore:
     def add_messages(self, messages: Iterable[StoredMessage]) -> int:
         """Store new inquiries, each with a case in state `new`; ones already stored are skipped. Returns new count."""
         added = 0
+        messages = list(messages)
         with Session(self.engine) as session, session.begin():
+            # One query for the whole batch; the set also catches a message twice in the same batch.
+            known = set(session.scalars(select(InquiryRow.external_id).where(
+                InquiryRow.external_id.in_([m.external_id for m in messages])))) if messages else set()
             for message in messages:
-                known = session.scalar(select(InquiryRow.id).where(InquiryRow.external_id == message.external_id))
-                if known is not None:
+                if message.external_id in known:
                     continue
+                known.add(message.external_id)
                 inquiry = message.inquiry
+                case_id = _thread_case(session, message) or inquiry.id
                 session.add(
                     InquiryRow(
                         id=inquiry.id,
@@ -219,10 +235,14 @@ class CaseStore:
                         raw_subject=message.raw_subject,
                         raw_body=message.raw_body,
                         ingested_at=_now(),
+                        message_id=message.message_id,
+                        case_id=case_id,
+                        details=message.details,
                     )
                 )
-                session.add(CaseRow(id=inquiry.id, inquiry_id=inquiry.id, state=CaseState.NEW.value, updated_at=_now()))
-                session.flush()
+                if case_id == inquiry.id:  # a reply joins its thread's case instead of opening one
+                    session.add(CaseRow(id=inquiry.id, inquiry_id=inquiry.id, state=CaseState.NEW.value,
+                                        updated_at=_now()))
                 added += 1
         return added
 
@@ -302,8 +322,45 @@ class CaseStore:
                 raise KeyError(f"no inquiry {inquiry_id}")
             return row.raw_sender, row.raw_subject, row.raw_body
 
+    # --- threads (migration 0002) ---
+
+    def case_of(self, inquiry_id: str) -> str | None:
+        """The case an inquiry belongs to (its own, or the one of the thread it answers)."""
+        with Session(self.engine) as session:
+            return session.scalar(select(InquiryRow.case_id).where(InquiryRow.id == inquiry_id))
+
+    def thread(self, case_id: str) -> list[Inquiry]:
+        """Every inquiry of a case, the one that opened it first, then the replies in the order they came."""
+        query = select(InquiryRow).where(InquiryRow.case_id == case_id).order_by(InquiryRow.received_at, InquiryRow.id)
+        with Session(self.engine) as session:
+            return [_to_inquiry(row) for row in session.scalars(query)]
+
+    def details(self, inquiry_id: str) -> dict | None:
+        """What was recorded beside the text: attachments (name, type, size), call agent, reason and duration."""
+        with Session(self.engine) as session:
+            return session.scalar(select(InquiryRow.details).where(InquiryRow.id == inquiry_id))
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _thread_case(session: Session, message: StoredMessage) -> str | None:
+    """The existing case a message answers: by In-Reply-To/References, else by a case number in its subject."""
+    from pipeline.threads import case_id_prefixes  # threads.py builds on the store's types
+
+    if message.references:
+        found = session.execute(
+            select(InquiryRow.message_id, InquiryRow.case_id).where(InquiryRow.message_id.in_(message.references))
+        ).all()
+        by_id = {message_id: case_id for message_id, case_id in found if case_id}
+        for reference in reversed(message.references):  # the nearest ancestor first
+            if reference in by_id:
+                return by_id[reference]
+    for prefix in case_id_prefixes(message.raw_subject or ""):
+        case_id = session.scalar(select(CaseRow.id).where(CaseRow.id.startswith(prefix)).limit(1))
+        if case_id is not None:
+            return case_id
+    return None
 
 
 def _to_inquiry(row: InquiryRow) -> Inquiry:

@@ -169,3 +169,29 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     )
     BertModel(config).eval().save_pretrained(directory)
     return directory
+
+
+# --- a real IMAP server (Dovecot) on loopback, for the IMAP source (issue 5) ---------------------------------
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """Dovecot with its own config on a free port; skipped only where the binary is missing (CI installs it)."""
+    from tests.dovecot import DovecotServer, dovecot_binary
+
+    binary = dovecot_binary()
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("dovecot is not installed; .ci/run installs dovecot-imapd")
+        pytest.skip("dovecot is not installed (apt-get install -y dovecot-imapd)")
+    server = DovecotServer(binary)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap_account(imap_server):
+    """A fresh IMAP user with an empty INBOX: (server, user, password)."""
+    user, password = imap_server.add_user()
+    return imap_server, user, password

@@ -34,3 +34,24 @@ def test_a_message_that_is_only_a_greeting_is_not_emptied():
 def test_quote_markers_inside_the_message_do_not_cut_it():
     text = "Jag skrev till er i mars.\nDen 3 mars skickade jag blanketten men fick inget svar."
     assert clean_body(text) == text
+
+
+def test_disclaimers_and_privacy_footers_are_cut():
+    cases = [
+        "Detta e-postmeddelande kan innehålla konfidentiell information och är endast avsett för mottagaren.",
+        "Detta e-postmeddelande och eventuella bilagor är endast avsett för adressaten.",
+        "När du skickar e-post till Solviks kommun behandlar vi dina personuppgifter enligt GDPR.",
+        "KONFIDENTIALITET: Innehållet är endast avsett för adressaten.",
+        "This email and any attachments are confidential and intended solely for the addressee.",
+        "This message may contain privileged information.",
+    ]
+    for footer in cases:
+        assert clean_body(f"Soptunnan vid Ekvägen är trasig.\n\n{footer}\nMer juridisk text.") == (
+            "Soptunnan vid Ekvägen är trasig."), footer
+
+
+def test_a_citizen_writing_about_confidentiality_is_not_cut():
+    for text in ("Hej!\nDetta meddelande gäller min ansökan om bygglov, den är inte konfidentiell.\nNär kommer beslutet?",
+                 "Hi!\nThis message is about my confidential case with social services.",
+                 "Jag undrar när du skickar beslutet om mina personuppgifter."):
+        assert clean_body(text) == text

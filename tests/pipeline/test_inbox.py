@@ -184,7 +184,7 @@ def test_vendor_a_csv_is_read_by_ingestion_and_has_a_decimal_comma_duration(tmp_
     assert rows and tuple(rows[0]) == VENDOR_A_COLUMNS
     assert all(re.fullmatch(r"\d+,\d", row["duration_min"]) for row in rows)
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", row["started_at"]) for row in rows)
-    results = [result for _, result in read_call_log(summary.call_log)]
+    results = [item.result for item in read_call_log(summary.call_log)]
     assert len(results) == summary.calls - summary.calls_b == len(rows)
     assert not [r for r in results if isinstance(r, Exception)]
     assert {r.inquiry.body for r in results} <= {BY_ID["t007"].body, BY_ID["t008"].body}

@@ -1,5 +1,6 @@
 """Reading e-mails and call logs into clean, redacted inquiries."""
 
+import re
 from email.message import EmailMessage
 
 import pytest
@@ -75,11 +76,40 @@ def test_folder_and_call_log_are_stored_once(tmp_path, store_url):
 def test_call_log_without_required_columns_is_rejected(tmp_path):
     path = tmp_path / "calls.csv"
     path.write_text("id;notes\n1;hej\n", encoding="utf-8")
-    with pytest.raises(IngestError, match="lacks the columns"):
-        list(read_call_log(path))
+    (item,) = read_call_log(path)
+    assert isinstance(item.result, IngestError) and "lacks the columns" in str(item.result)
 
 
 def test_bounces_are_not_inquiries():
     bounce = _mail("Delivery to the following recipient failed permanently", Subject="Undeliverable: Sopor")
     bounce = bounce.replace(b"From: Anna Berg <anna.berg@exempel.se>", b"From: MAILER-DAEMON@mail.exempel.se")
     assert parse_eml(bounce, source="m", raw_ref="x") is None
+
+
+@pytest.mark.parametrize(("headers", "subject"), [
+    ({"X_Autoreply": "yes"}, "SV: Ditt ärende"),
+    ({"X_Autorespond": "Automatic"}, "Re: Sopor"),
+    ({"Auto_Submitted": "auto-generated"}, "Kvittens"),
+    ({}, "Out of office: Re: bygglov"),
+    ({}, "Automatiskt svar: Ditt ärende hos Solviks kommun"),
+    ({}, "Autosvar: semester"),
+    ({}, "=?utf-8?q?Fr=C3=A5nvaromeddelande=3A_SV=3A_=C3=84rende?="),  # the marker inside an RFC 2047 word
+])
+def test_every_auto_reply_marker_is_recognised(headers, subject):
+    data = _mail("Jag är på semester till och med den 20 november.", **headers)
+    data = re.sub(rb"(?m)^Subject:.*(\n[ \t].*)*", b"Subject: " + subject.encode(), data, count=1)
+    assert parse_eml(data, source="m", raw_ref="x") is None
+
+
+def test_a_delivery_report_is_a_bounce_even_from_an_ordinary_sender():
+    report = (b"From: Mail Delivery System <system@mx.exempel.se>\nSubject: Olevererbart: Ditt svar\n"
+              b"Message-ID: <dsn1@mx.exempel.se>\nMIME-Version: 1.0\n"
+              b'Content-Type: multipart/report; report-type=delivery-status; boundary="R"\n\n'
+              b"--R\nContent-Type: text/plain\n\nDet gick inte att leverera meddelandet.\n"
+              b"--R\nContent-Type: message/delivery-status\n\nAction: failed\nStatus: 5.1.1\n--R--\n")
+    assert parse_eml(report, source="m", raw_ref="x") is None
+
+
+def test_an_ordinary_reply_is_not_an_auto_reply():
+    data = _mail("Tack, men vattnet är fortfarande brunt.", Subject="SV: Brunt vatten")
+    assert parse_eml(data, source="m", raw_ref="x").inquiry.subject == "SV: Brunt vatten"

@@ -12,12 +12,13 @@ matrices applied in numpy. torch is imported only when training.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,9 @@ from models.encoder import SentenceEncoder
 from pipeline.config import FinetuneParams
 
 log = logging.getLogger(__name__)
+
+# Written last into a fine-tuned checkpoint: labels, heads and history; its presence marks a complete fine-tune.
+RESULT_FILE = "finetune.json"
 
 
 @dataclass(frozen=True)
@@ -205,9 +209,25 @@ def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: Labelle
              inference_batch_size: int = 32, seed: int = 13,
              progress: Callable[[EpochRecord], None] | None = None) -> FinetunedModel:
     """Fine-tune the checkpoint in `base_dir` on train, keep the epoch with the best dev score, write that
-    encoder to `output_dir` as a Hugging Face checkpoint and return the model that serves it."""
+    encoder to `output_dir` as a Hugging Face checkpoint and return the model that serves it.
+
+    Callers name `output_dir` by a hash of everything that determines the result (base, data, parameters,
+    seed): a complete earlier fine-tune found there is loaded instead of trained again."""
     import torch
     from transformers import AutoTokenizer
+
+    def serving(labels: tuple[list[str], list[str]], heads: dict[str, np.ndarray], history: list[EpochRecord]
+                ) -> FinetunedModel:
+        encoder = SentenceEncoder(output_dir, quantize=quantize, max_length=inference_max_length,
+                                  batch_size=inference_batch_size, prefix=prefix)
+        return FinetunedModel(encoder, labels[0], labels[1],
+                              {name: np.asarray(value, dtype=np.float32) for name, value in heads.items()}, history)
+
+    if (output_dir / RESULT_FILE).is_file():
+        record = json.loads((output_dir / RESULT_FILE).read_text(encoding="utf-8"))
+        log.info("reusing the fine-tuned checkpoint in %s", output_dir)
+        return serving((record["topic_labels"], record["urgency_labels"]), record["heads"],
+                       [EpochRecord(**epoch) for epoch in record["history"]])
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -298,7 +318,8 @@ def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: Labelle
         "urgency_weight": net.urgency.weight.detach().numpy() * net.scale,
         "urgency_bias": net.urgency.bias.detach().numpy(),
     }
-    encoder = SentenceEncoder(output_dir, quantize=quantize, max_length=inference_max_length,
-                              batch_size=inference_batch_size, prefix=prefix)
-    return FinetunedModel(encoder, topic_labels, urgency_labels,
-                          {name: value.astype(np.float32) for name, value in heads.items()}, history)
+    record = {"topic_labels": topic_labels, "urgency_labels": urgency_labels,
+              "heads": {name: value.tolist() for name, value in heads.items()},
+              "history": [asdict(epoch) for epoch in history]}
+    (output_dir / RESULT_FILE).write_text(json.dumps(record), encoding="utf-8")
+    return serving((topic_labels, urgency_labels), heads, history)

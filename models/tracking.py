@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import joblib
 import mlflow
@@ -36,8 +37,9 @@ class TriagePyfunc(mlflow.pyfunc.PythonModel):
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         self.classifier: InquiryClassifier = joblib.load(context.artifacts["model"])
         self.classifier.version = f"run:{context.model_config.get('run_id', '?')}"
-        if "encoder" in context.artifacts:  # the transformer kinds serve the checkpoint bundled with them
-            self.classifier.model.encoder.model_dir = Path(context.artifacts["encoder"])  # type: ignore[attr-defined]
+        # The transformer kinds serve the checkpoints bundled with them.
+        for n, encoder in enumerate(encoders_of(self.classifier)):
+            encoder.model_dir = Path(context.artifacts[f"encoder{n}"])
 
     def predict(self, context: mlflow.pyfunc.PythonModelContext, model_input: pd.DataFrame,
                 params: dict | None = None) -> pd.DataFrame:
@@ -53,6 +55,12 @@ class TriagePyfunc(mlflow.pyfunc.PythonModel):
             "urgency_confidence": [p.urgency_confidence for p in predictions],
             "needs_review": [p.needs_review for p in predictions],
         })
+
+
+def encoders_of(classifier: InquiryClassifier) -> list[Any]:
+    """The sentence encoders a classifier's model reads through (an ensemble's members included), in order."""
+    models = getattr(classifier.model, "members", [classifier.model])
+    return [m.encoder for m in models if getattr(m, "encoder", None) is not None]
 
 
 @dataclass(frozen=True)
@@ -121,9 +129,7 @@ def log_and_register(
         wrapper.classifier = classifier
         signature = infer_signature(example, wrapper.predict(None, example))  # type: ignore[arg-type]
         bundled = {"model": str(model_path)}
-        encoder = getattr(classifier.model, "encoder", None)
-        if encoder is not None:
-            bundled["encoder"] = str(encoder.model_dir)
+        bundled.update({f"encoder{n}": str(encoder.model_dir) for n, encoder in enumerate(encoders_of(classifier))})
         info = mlflow.pyfunc.log_model(
             name="model",
             python_model=TriagePyfunc(),

@@ -46,6 +46,12 @@ def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path
     """Fit the configured model kind on train. The e5 kinds need the model cache for the encoder; `e5-finetune`
     stops early on dev; `zero-shot` reads no labels, only the taxonomy's descriptions."""
     texts, topics, urgencies = prepared_texts(train), [i.topic for i in train], [i.urgency for i in train]
+    if config.model_kind == "ensemble":
+        from models.ensemble import EnsembleModel
+
+        members = [fit_model(config.model_copy(update={"model_kind": kind}), train, model_cache, dev=dev,
+                             taxonomy=taxonomy, progress=progress) for kind in config.ensemble.members]
+        return EnsembleModel(members, config.ensemble.weights)
     if config.model_kind == "tfidf":
         return TfidfTriageModel(config.tfidf, seed=config.seed).fit(texts, topics, urgencies)
     if model_cache is None:
@@ -119,8 +125,8 @@ def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None 
     classifier, dev_policy = build_classifier(config, model, sets["dev"], red_flags)
 
     metrics: dict[str, float] = {"train_seconds": fit_seconds}
-    history = getattr(model, "history", None)  # e5-finetune's epochs
-    if history:
+    history = next((m.history for m in getattr(model, "members", [model]) if getattr(m, "history", None)), None)
+    if history:  # e5-finetune's epochs
         metrics["finetune_epochs"] = float(len(history))
         metrics["finetune_best_epoch"] = float(max(history, key=lambda record: record.score).epoch)
     metrics.update({f"dev_policy_{name}": value for name, value in dev_policy.items()})
@@ -136,8 +142,9 @@ def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None 
             report = policy_report(classifier.policy, topic_proba, _indices(items, "topic", model.topic_labels),
                                    urgency_proba, _indices(items, "urgency", model.urgency_labels))
             metrics.update({f"test_policy_{metric}": value for metric, value in report.items()})
-    if hasattr(model, "cache"):
-        model.cache = None  # the registered model encodes afresh; the training cache stays on this machine
+    for member in getattr(model, "members", [model]):
+        if hasattr(member, "cache"):
+            member.cache = None  # the registered model encodes afresh; the training cache stays on this machine
     # Throughput of the whole classifier (preparation, model, policy, red flags) as it will be served.
     started = time.perf_counter()
     classifier.predict(as_inquiry_texts(sets["test"]))

@@ -305,8 +305,23 @@ class FinetuneParams(_Strict):
     max_minutes: float = Field(default=30.0, ge=0)  # stop after the epoch that passes it (0: no limit)
 
 
-ModelKind = Literal["tfidf", "e5-head", "e5-finetune", "zero-shot"]
+ModelKind = Literal["tfidf", "e5-head", "e5-finetune", "zero-shot", "ensemble"]
 MODEL_KINDS: tuple[str, ...] = get_args(ModelKind)
+
+
+class EnsembleParams(_Strict):
+    """The `ensemble` kind: the members' probabilities averaged, per head."""
+
+    members: list[Literal["tfidf", "e5-head", "e5-finetune"]] = Field(default=["e5-finetune", "tfidf"], min_length=2)
+    # None: equal weights. Fixed in advance, not tuned: dev is already used for early stopping and the policy.
+    weights: list[float] | None = None
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> EnsembleParams:
+        if self.weights is not None and (len(self.weights) != len(self.members) or min(self.weights) < 0
+                                         or sum(self.weights) <= 0):
+            raise ValueError("weights must be one non-negative number per member, not all zero")
+        return self
 
 
 class TrainingConfig(_Strict):
@@ -321,6 +336,7 @@ class TrainingConfig(_Strict):
     encoder: EncoderParams = EncoderParams()
     e5_head: HeadParams = HeadParams()
     e5_finetune: FinetuneParams = FinetuneParams()
+    ensemble: EnsembleParams = EnsembleParams()
     policy: PolicyParams = PolicyParams()
 
     def model_params(self) -> dict[str, object]:
@@ -332,6 +348,13 @@ class TrainingConfig(_Strict):
             return {**encoder, **self.e5_head.model_dump()}
         if self.model_kind == "e5-finetune":
             return {**encoder, **{f"finetune_{k}": v for k, v in self.e5_finetune.model_dump().items()}}
+        if self.model_kind == "ensemble":
+            params: dict[str, object] = {"ensemble_members": ",".join(self.ensemble.members),
+                                         "ensemble_weights": str(self.ensemble.weights or "equal")}
+            for member in self.ensemble.members:
+                params.update({f"{member}_{k}": v for k, v in self.model_copy(update={"model_kind": member})
+                               .model_params().items()})
+            return params
         return encoder
 
     def corpus_path(self) -> Path:

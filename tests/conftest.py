@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from pipeline.config import REPO_ROOT, TfidfParams, TrainingConfig, load_taxonomy, load_tenant
 from pipeline.corpus import load_split
@@ -65,6 +67,17 @@ def store_url(request, tmp_path) -> str:
 
 
 TINY_PARAMS = TfidfParams(word_ngram_max=1, char_ngram_min=3, char_ngram_max=4, max_features=20_000, C=10.0)
+
+
+def write_tiny_configs(target: Path, **training_updates: object) -> Path:
+    """A copy of the shipped configs whose training is the fast baseline with a small TF-IDF (seconds, not the
+    default kind's minutes); `training_updates` override training.yaml's top-level keys."""
+    shutil.copytree(CONFIG_DIR, target)
+    training = yaml.safe_load((target / "training.yaml").read_text(encoding="utf-8"))
+    training.update(model_kind="tfidf", corpus_dir=str(CORPUS_DIR), **training_updates)
+    training["tfidf"].update(word_ngram_max=1, char_ngram_min=3, char_ngram_max=4, max_features=20000)
+    (target / "training.yaml").write_text(yaml.safe_dump(training), encoding="utf-8")
+    return target
 
 
 @pytest.fixture(scope="session")

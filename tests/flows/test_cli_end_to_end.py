@@ -1,15 +1,13 @@
 """End to end through the `triage` CLI under one Prefect test server: demo, queues, classify contract."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.conftest import CONFIG_DIR, CORPUS_DIR
+from tests.conftest import write_tiny_configs
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -18,12 +16,7 @@ runner = CliRunner()
 @pytest.fixture
 def tiny_configs(tmp_path, monkeypatch) -> Path:
     """The shipped configs with a smaller TF-IDF, so training takes seconds."""
-    config_dir = tmp_path / "configs"
-    shutil.copytree(CONFIG_DIR, config_dir)
-    training = yaml.safe_load((config_dir / "training.yaml").read_text(encoding="utf-8"))
-    training.update(corpus_dir=str(CORPUS_DIR), registered_model="e2e-triage", experiment="e2e-triage")
-    training["tfidf"].update(word_ngram_max=1, char_ngram_min=3, char_ngram_max=4, max_features=20000)
-    (config_dir / "training.yaml").write_text(yaml.safe_dump(training), encoding="utf-8")
+    config_dir = write_tiny_configs(tmp_path / "configs", registered_model="e2e-triage", experiment="e2e-triage")
     monkeypatch.setenv("TRIAGE_CONFIG_DIR", str(config_dir))
     return config_dir
 

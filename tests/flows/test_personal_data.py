@@ -3,16 +3,14 @@ MLflow's store or its artifacts."""
 
 import logging
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from flows.cli import app
 from pipeline.store import open_store
-from tests.conftest import CONFIG_DIR, CORPUS_DIR
+from tests.conftest import CORPUS_DIR, write_tiny_configs
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -27,18 +25,14 @@ def _sqlite_path(url: str) -> Path | None:
 
 def test_no_personnummer_from_ingested_input_leaves_the_case_store(prefect_harness, data_dir, tmp_path, monkeypatch,
                                                                     caplog):
-    configs = tmp_path / "configs"
-    shutil.copytree(CONFIG_DIR, configs)
-    training = yaml.safe_load((configs / "training.yaml").read_text(encoding="utf-8"))
     # A fifth of each split and no external sets: enough for a model that routes, in a fraction of the time.
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     for split in ("train", "dev", "test"):
         lines = (CORPUS_DIR / f"{split}.jsonl").read_text(encoding="utf-8").splitlines()
         (corpus / f"{split}.jsonl").write_text("\n".join(lines[::5]) + "\n", encoding="utf-8")
-    training.update(corpus_dir=str(corpus), registered_model="pd-triage", experiment="pd-triage", external_sets={})
-    training["tfidf"].update(word_ngram_max=1, char_ngram_min=3, char_ngram_max=4, max_features=20000)
-    (configs / "training.yaml").write_text(yaml.safe_dump(training), encoding="utf-8")
+    configs = write_tiny_configs(tmp_path / "configs", corpus_dir=str(corpus), registered_model="pd-triage",
+                                 experiment="pd-triage", external_sets={})
     monkeypatch.setenv("TRIAGE_CONFIG_DIR", str(configs))
     caplog.set_level(logging.DEBUG)
 

@@ -85,6 +85,14 @@ def test_finetuning_learns_and_serves_from_its_checkpoint(tiny_bert_dir, tmp_pat
     reloaded = joblib.load(tmp_path / "model.joblib")
     np.testing.assert_allclose(reloaded.predict_proba(dev_set.texts[:5])[0], topic_proba[:5], atol=1e-5)
 
+    # The same inputs into the same folder: the finished fine-tune is loaded, not trained again.
+    stamp = (tmp_path / "tuned" / "model.safetensors").stat().st_mtime_ns
+    again = finetune(str(tiny_bert_dir), tmp_path / "tuned", train_set, dev_set, params, prefix="", quantize=False,
+                     inference_max_length=64)
+    assert (tmp_path / "tuned" / "model.safetensors").stat().st_mtime_ns == stamp
+    assert again.history == model.history
+    np.testing.assert_allclose(again.predict_proba(dev_set.texts)[0], topic_proba, atol=1e-5)
+
 
 def test_early_stopping_ends_training_when_dev_stops_improving(tiny_bert_dir, tmp_path, train_set, dev_set):
     # Learning rates near zero leave the dev score flat, so training stops `patience` epochs after the first.

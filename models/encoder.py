@@ -206,7 +206,9 @@ class SentenceEncoder:
 
     def _fp32_model(self) -> Any:
         from transformers import AutoModel
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.set_verbosity_error()  # its load report would list the pooler, which e5 does not use
         model = AutoModel.from_pretrained(self.model_dir, local_files_only=True).eval()
         # e5 mean-pools the token states; the pooler (a dense layer on [CLS]) would be wasted work.
         if getattr(model, "pooler", None) is not None:

@@ -1,7 +1,7 @@
 """Benchmark: `triage classify`'s batch path against classifying one inquiry at a time (prints figures).
 
 Run: .venv/bin/python bench/bench_classify.py [--n 1000]
-Trains the configured baseline on the train split (not timed), then classifies n test-split inquiries
+Trains the baseline (tfidf) on the train split (not timed), then classifies n test-split inquiries
 (cycled) both ways, side by side in one run."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     args = parser.parse_args()
     settings = Settings()
-    config = load_training(settings.config_dir)
+    config = load_training(settings.config_dir).model_copy(update={"model_kind": "tfidf"})  # see bench_models.py
     tenant = load_tenant(settings.config_dir, settings.tenant, load_taxonomy(settings.config_dir))
     classifier = InquiryClassifier(fit_model(config, load_split(config.corpus_path(), "train")), version="bench")
     test = load_split(config.corpus_path(), "test")

@@ -24,6 +24,8 @@ model_app = typer.Typer(help="Pretrained models.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
 app.add_typer(model_app, name="model")
+flows_app = typer.Typer(help="Scheduled deployments of the flows.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -218,7 +220,8 @@ def ingest(
 
 @app.command()
 def train(
-    alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none).")] = "champion",
+    alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none); the first model of "
+                                            "all becomes champion.")] = "challenger",
     kind: Annotated[str | None, typer.Option(help="Model kind (tfidf, e5-head); default from training.yaml.")] = None,
 ) -> None:
     """Train the configured model on the corpus, log it to MLflow and register it."""
@@ -231,9 +234,9 @@ def train(
         summary = guarded(lambda: train_flow(str(settings.config_dir), settings.tracking_uri,
                                              str(settings.artifact_root), str(settings.model_cache),
                                              alias or None, kind))
-    metrics = summary["metrics"]
+    metrics, taken = summary["metrics"], summary["alias"]
     typer.echo(f"registered {summary['model']} version {summary['version']}"
-               f"{f' as @{alias}' if alias else ''} (run {summary['run_id']})")
+               f"{f' as @{taken}' if taken else ''} (run {summary['run_id']})")
     typer.echo(f"test: topic macro-F1 {metrics['test_topic_macro_f1']:.3f}, akut recall {metrics['test_akut_recall']:.3f}"
                " (on our written corpus, not real-world accuracy)")
 
@@ -254,8 +257,11 @@ def triage_command(model: Annotated[str | None, typer.Option(help="Model URI; de
     model_uri = model or _default_model_uri()
     with step(f"classifying and routing new cases with {model_uri}"):
         report = guarded(lambda: triage_flow(settings.case_store_url, model_uri, settings.tracking_uri,
-                                             str(settings.config_dir), settings.tenant))
+                                             str(settings.config_dir), settings.tenant,
+                                             artifact_root=str(settings.artifact_root)))
     typer.echo(f"routed {report.routed} cases: {report.needs_review} to manual triage, {report.akut} akut")
+    if report.shadow:
+        typer.echo(report.shadow)
 
 
 @app.command()
@@ -337,6 +343,102 @@ def runs_compare(limit: Annotated[int, typer.Option(help="How many recent runs."
     tracking.configure_uri(settings.tracking_uri)
     table = tracking.runs_table(guarded(lambda: load_training(settings.config_dir)).experiment, limit)
     typer.echo("No runs yet: run `triage train`." if table.empty else table.to_string(index=False))
+
+
+# --- model lifecycle and operations (issue 7) -----------------------------------------------------------------
+
+
+@app.command()
+def promote(
+    feedback: Annotated[Path | None, typer.Option(help="Recent handler feedback, JSON Lines in the corpus format.")] = None,
+) -> None:
+    """Challenger vs champion on the frozen test split (and feedback); promote only if it is not worse."""
+    settings = _settings()
+    from flows.promote import NothingToPromote, promote_flow
+
+    if feedback is not None and not feedback.is_file():
+        fail(f"feedback file not found: {feedback}", "pass an existing JSON Lines file in the corpus format.")
+    try:
+        with step("comparing the challenger with the champion"):
+            outcome = guarded(lambda: promote_flow(str(settings.config_dir), settings.tracking_uri,
+                                                   str(settings.artifact_root), str(feedback) if feedback else None))
+    except NothingToPromote as exc:
+        fail(str(exc), "train a challenger with `triage train`, then run `triage promote`.")
+    verdict = "PROMOTED" if outcome["promote"] else "REJECTED"
+    typer.echo(f"{verdict}: {outcome['model']} version {outcome['challenger']} "
+               f"(champion was {outcome['champion'] or 'none'})")
+    for check in outcome["checks"]:
+        typer.echo(f"  {check}")
+    typer.echo(f"  recorded on the version's tags and in MLflow run {outcome['run_id']}")
+
+
+@app.command()
+def rollback(reason: Annotated[str, typer.Option(help="Why, recorded on the version.")] = "rolled back by hand") -> None:
+    """Give the champion alias back to the previous champion."""
+    settings = _settings()
+    from models import tracking
+    from pipeline.config import load_training
+
+    name = guarded(lambda: load_training(settings.config_dir)).registered_model
+    tracking.configure_uri(settings.tracking_uri)
+    current, previous = guarded(lambda: tracking.roll_back_champion(name, reason))
+    typer.echo(f"{name}: @champion moved back from version {current} to version {previous}")
+
+
+@app.command()
+def monitor(days: Annotated[float, typer.Option(help="Window length, ending now.")] = 1.0) -> None:
+    """Drift and distributions of the routed cases of a window against the training data."""
+    settings = _settings()
+    from flows.monitor import monitor_flow
+
+    with step(f"monitoring the last {days:g} day(s)"):
+        report = guarded(lambda: monitor_flow(settings.case_store_url, str(settings.config_dir), settings.tracking_uri,
+                                              settings.tenant, days, str(settings.artifact_root)))
+    typer.echo(report.markdown())
+
+
+@app.command()
+def backlog(
+    input_path: Annotated[Path, typer.Option("--in", help="JSON Lines backlog (the `classify` contract).")],
+    output_path: Annotated[Path, typer.Option("--out", help="JSON Lines output, in input order.")],
+    model: Annotated[str | None, typer.Option(help="Model URI; default the champion.")] = None,
+    dask_address: Annotated[str | None, typer.Option(help="Scheduler of a running Dask cluster.")] = None,
+    workers: Annotated[int, typer.Option(help="Workers of a local Dask cluster; 0 for Prefect's default runner.")] = 2,
+    chunk_lines: Annotated[int, typer.Option(help="Lines per task.")] = 2000,
+) -> None:
+    """Classify a large backlog in chunks on Dask (a local cluster, or the one at --dask-address)."""
+    settings = _settings()
+    from flows.backlog import on_dask, score_backlog_flow
+
+    if not input_path.is_file():
+        fail(f"input file not found: {input_path}", "pass an existing JSON Lines file.")
+    backlog_flow = on_dask(score_backlog_flow, dask_address, workers) if dask_address or workers else score_backlog_flow
+    with step(f"scoring {input_path}"):
+        summary = guarded(lambda: backlog_flow(str(input_path), str(output_path), model or _default_model_uri(),
+                                               settings.tracking_uri, str(settings.config_dir), settings.tenant,
+                                               chunk_lines))
+    typer.echo(f"scored {summary['lines']} lines in {summary['chunks']} chunks with {summary['model_version']}; "
+               f"{summary['bad_lines']} bad lines")
+    if summary["bad_lines"]:
+        raise typer.Exit(EXIT_BAD_LINES)
+
+
+@flows_app.command("serve")
+def flows_serve(dry_run: Annotated[bool, typer.Option(help="List the deployments and schedules, serve nothing.")]
+                = False) -> None:
+    """Serve every flow's deployment with its schedule (Europe/Stockholm) against the Prefect API."""
+    settings = _settings()
+    from flows.deployments import build_deployments
+
+    deployments = guarded(lambda: build_deployments(settings))
+    for deployment in deployments:
+        crons = ", ".join(f"{s.schedule.cron} ({s.schedule.timezone})" for s in deployment.schedules or []) or "on demand"
+        typer.echo(f"{deployment.flow_name}/{deployment.name:<14} {crons}")
+    if dry_run:
+        return
+    from prefect import serve
+
+    serve(*deployments)
 
 
 # --- demo ------------------------------------------------------------------------------------------------------

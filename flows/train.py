@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from models import tracking
+from models.model_card import CARD_FILE, ModelCardFacts, render
 from models.train import train_and_evaluate, write_artifacts
 from pipeline.config import load_taxonomy, load_training
 from pipeline.corpus import SPLITS
@@ -33,15 +34,32 @@ def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, a
             metrics=result.metrics,
             dataset_files=[corpus_dir / f"{split}.jsonl" for split in SPLITS] + list(config.external_paths().values()),
             artifacts=write_artifacts(result, taxonomy.topic_codes, Path(folder)),
-            alias=alias,
+            alias=None,
         )
-    return {"run_id": registered.run_id, "model": registered.model_name, "version": registered.version,
-            "metrics": result.metrics}
+    name, version = registered.model_name, registered.version
+    tags = tracking.run_tags(registered.run_id)
+    card = render(ModelCardFacts(
+        model_name=name, version=version, run_id=registered.run_id, model_kind=config.model_kind,
+        git_commit=tags.get("git_commit", "unknown"), dataset_hash=tags.get("dataset_hash", "unknown"),
+        dataset_files=[f"{split}.jsonl" for split in SPLITS] + [p.name for p in config.external_paths().values()],
+        train_size=result.train_size, taxonomy_version=taxonomy.version,
+        red_flags_version=red_flags.version, metrics=result.metrics,
+        evaluation_sets=["dev", "test", *config.external_sets],
+        target_precision=config.policy.target_precision, akut_target_recall=config.policy.akut_target_recall,
+    ))
+    tracking.attach_model_card(name, version, registered.run_id, card, CARD_FILE)
+    # The very first model has nothing to be compared against: it routes until a challenger beats it.
+    if alias == tracking.CHAMPION or (alias == tracking.CHALLENGER and tracking.alias_version(name, tracking.CHAMPION) is None):
+        alias = tracking.CHAMPION
+        tracking.make_champion(name, version)
+    elif alias:
+        tracking.set_alias(name, alias, version)
+    return {"run_id": registered.run_id, "model": name, "version": version, "alias": alias, "metrics": result.metrics}
 
 
 @flow(name="train")
 def train_flow(config_dir: str, tracking_uri: str, artifact_root: str, model_cache: str,
-               alias: str | None = tracking.CHAMPION, model_kind: str | None = None) -> dict:
+               alias: str | None = tracking.CHALLENGER, model_kind: str | None = None) -> dict:
     summary = train_and_register(config_dir, tracking_uri, artifact_root, alias, model_cache, model_kind)
     get_run_logger().info("registered %s version %s (run %s)", summary["model"], summary["version"], summary["run_id"])
     return summary

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from models import tracking
 from tests.conftest import CONFIG_DIR, CORPUS_DIR
+
+TINY_MODEL = "tiny-triage"
 
 
 def write_tiny_configs(target: Path, name: str, **promotion: float) -> Path:
@@ -33,3 +36,14 @@ def lifecycle_env(tmp_path) -> dict[str, str]:
         "model_cache": str(var / "models"),
         "store_url": f"sqlite:///{var / 'cases.db'}",
     }
+
+
+@pytest.fixture
+def registered_tiny(tmp_path, tiny_classifier) -> str:
+    """The tiny classifier registered as `tiny-triage` version 1 @champion in a fresh MLflow store; returns
+    the tracking URI."""
+    tracking_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracking.configure(tracking_uri, TINY_MODEL, tmp_path / "mlartifacts")
+    tracking.log_and_register(tiny_classifier, model_name=TINY_MODEL, params={"model_kind": "tfidf"}, metrics={},
+                              dataset_files=[CORPUS_DIR / "train.jsonl"], alias=tracking.CHAMPION)
+    return tracking_uri

@@ -446,7 +446,8 @@ def flows_serve(dry_run: Annotated[bool, typer.Option(help="List the deployments
 
 @app.command()
 def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to generate.")] = 400) -> None:
-    """The whole product on embedded defaults: sample inbox -> ingest -> train -> triage -> queue counts."""
+    """The whole product on embedded defaults: sample inbox -> ingest -> train a champion and a challenger ->
+    triage (the challenger in shadow mode) -> promotion decision -> monitor report -> queue counts."""
     settings = _settings()
     from pipeline.config import load_training
     from pipeline.corpus import load_split
@@ -461,9 +462,15 @@ def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to ge
         summary = write_inbox(held_out[:size], settings.inbox_dir, call_layouts=("a",))
     typer.echo(f"  {summary.emails} e-mails (+{summary.auto_replies} auto-replies), {summary.calls} call notes")
     ingest(mail_dir=summary.mail_dir, call_log=summary.call_log)
-    train(alias="champion")
+    # The first model of all becomes the champion; the second, trained the same way, is its challenger. It
+    # classifies the same cases in shadow mode, then the promotion gate compares the two on the test split.
+    train(alias="challenger", kind=None)
+    train(alias="challenger", kind=None)
     triage_command(model=None)
     typer.echo("")
+    promote(feedback=None)
+    typer.echo("")
+    monitor(days=1.0)
     queues(queue=None)
     typer.echo("")
     typer.echo("Next: `triage queues manuell_triage` lists one queue; the MLflow UI opens with")

@@ -60,7 +60,7 @@ def test_killed_triage_rerun_routes_every_case_exactly_once(prefect_harness, reg
     process.send_signal(signal.SIGKILL)
     process.wait()
     before = _routed(store)
-    assert 0 < len(before) < CASES, f"the kill did not land midway ({len(before)} routed); stderr: {process.stderr.read()[-2000:]}"
+    assert 0 < len(before) < CASES, f"the kill missed ({len(before)} routed): {process.stderr.read()[-2000:]}"
 
     report = triage_flow(store_url, model_uri, registered_tiny, str(CONFIG_DIR), "solvik")
     assert report.routed == CASES - len(before)

@@ -33,11 +33,12 @@ def test_disagreements_are_counted_and_listed(tiny_classifier, tenant):
     comparison = ShadowComparison("m/1", "m/2")
     comparison.add(inquiries[:50], champion[:50], challenger[:50], tenant)
     comparison.add(inquiries[50:], champion[50:], challenger[50:], tenant)
-    differing = [n for n in range(120) if (champion[n].topic, champion[n].urgency) != (challenger[n].topic, challenger[n].urgency)]
+    differing = [n for n, (a, b) in enumerate(zip(champion, challenger, strict=True))
+                 if (a.topic, a.urgency) != (b.topic, b.urgency)]
     assert differing, "the bare model (no policy, no red flags) should differ somewhere"
     metrics = comparison.metrics()
     assert metrics["shadow_cases"] == 120
-    assert metrics["topic_agreement"] == sum(a.topic == b.topic for a, b in zip(champion, challenger)) / 120
+    assert metrics["topic_agreement"] == sum(a.topic == b.topic for a, b in zip(champion, challenger, strict=True)) / 120
     listed = {row[0] for row in comparison.disagreements}
     assert {f"case-{n}" for n in differing} <= listed
     assert "m/2 vs champion m/1 on 120 cases" in comparison.summary()

@@ -441,6 +441,24 @@ def flows_serve(dry_run: Annotated[bool, typer.Option(help="List the deployments
     serve(*deployments)
 
 
+@flows_app.command("deploy")
+def flows_deploy(pool: Annotated[str, typer.Option(help="A process work pool on the Prefect server.")]) -> None:
+    """Register every deployment with the work pool; workers on any machine with kommun-triage installed run them
+    (`prefect worker start --pool POOL`)."""
+    settings = _settings()
+    from prefect import deploy
+
+    from flows.deployments import build_deployments
+
+    deployments = guarded(lambda: build_deployments(settings, for_work_pool=True))
+    try:
+        ids = deploy(*deployments, work_pool_name=pool, build=False, push=False, print_next_steps_message=False,
+                     ignore_warnings=True)
+    except ValueError as exc:
+        fail(str(exc), f"create the pool first: `prefect work-pool create {pool} --type process`.")
+    typer.echo(f"registered {len(ids)} deployments with work pool {pool}")
+
+
 # --- demo ------------------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
 
 from pipeline.config import Settings, load_training
 from pipeline.inbox import MAIL_DIR_NAME, VENDOR_A_FILE
@@ -22,21 +23,25 @@ class Plan:
     name: str
     cron: str | None
     description: str
+    # One run at a time where two would only duplicate work (triage is safe to overlap, but wasteful).
+    concurrency_limit: int | None = None
 
 
 PLANS = {
     "ingest-mail": Plan("ingest-mail", "*/5 * * * *", "e-mails from the drop folder, every 5 minutes"),
     "ingest-calls": Plan("ingest-calls", "*/5 * * * *", "contact-centre call log, every 5 minutes"),
-    "triage": Plan("triage", "2-59/5 * * * *", "classify and route new cases, 2 minutes after each ingest"),
+    "triage": Plan("triage", "2-59/5 * * * *", "classify and route new cases, 2 minutes after each ingest", 1),
     "monitor": Plan("monitor", "0 6 * * *", "daily monitor report at 06:00"),
-    "train": Plan("train", "0 2 * * *", "nightly training of a challenger at 02:00"),
-    "promote": Plan("promote", None, "challenger vs champion; started by a person"),
+    "train": Plan("train", "0 2 * * *", "nightly training of a challenger at 02:00", 1),
+    "promote": Plan("promote", None, "challenger vs champion; started by a person", 1),
     "score-backlog": Plan("score-backlog", None, "score a JSON Lines backlog; started by a person"),
 }
 
 
-def build_deployments(settings: Settings) -> list[RunnerDeployment]:
-    """Every flow as a deployment with parameters from the settings (paths and URIs, never live objects)."""
+def build_deployments(settings: Settings, for_work_pool: bool = False) -> list[RunnerDeployment]:
+    """Every flow as a deployment with parameters from the settings (paths and URIs, never live objects).
+    For a work pool, flows are referenced by module path (`flows.triage.triage_flow`), so any worker machine
+    with kommun-triage installed can run them without shipping code."""
     from flows.backlog import score_backlog_flow
     from flows.ingest import ingest_flow
     from flows.monitor import monitor_flow
@@ -69,6 +74,8 @@ def build_deployments(settings: Settings) -> list[RunnerDeployment]:
             description=plan.description,
             parameters=flow_parameters,
             schedules=[Cron(plan.cron, timezone=TIMEZONE)] if plan.cron else None,
+            concurrency_limit=plan.concurrency_limit,
             tags=["kommun-triage", settings.tenant],
+            entrypoint_type=EntrypointType.MODULE_PATH if for_work_pool else EntrypointType.FILE_PATH,
         ))
     return deployments

@@ -42,3 +42,25 @@ def test_serve_dry_run_lists_the_schedules(data_dir):
     assert result.exit_code == 0, result.output
     assert "triage/triage" in result.output and "2-59/5 * * * * (Europe/Stockholm)" in result.output
     assert "promote/promote" in result.output and "on demand" in result.output
+
+
+def test_deploy_to_a_process_work_pool_registers_schedules_on_the_server(prefect_harness, data_dir):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+
+    with get_client(sync_client=True) as client:
+        client.create_work_pool(WorkPoolCreate(name="triage-test-pool", type="process"), overwrite=True)
+    missing = CliRunner().invoke(app, ["flows", "deploy", "--pool", "no-such-pool"])
+    assert missing.exit_code == 2 and "work-pool create" in missing.output
+
+    result = CliRunner().invoke(app, ["flows", "deploy", "--pool", "triage-test-pool"])
+    assert result.exit_code == 0, result.output
+    assert "registered 7 deployments" in result.output
+    with get_client(sync_client=True) as client:
+        triage = client.read_deployment_by_name("triage/triage")
+        monitor = client.read_deployment_by_name("monitor/monitor")
+    assert triage.work_pool_name == "triage-test-pool"
+    assert triage.entrypoint == "flows.triage.triage_flow"  # workers import it; no code is shipped
+    assert [(s.schedule.cron, s.schedule.timezone) for s in triage.schedules] == [("2-59/5 * * * *", TIMEZONE)]
+    assert [(s.schedule.cron, s.schedule.timezone) for s in monitor.schedules] == [("0 6 * * *", TIMEZONE)]
+    assert triage.parameters["model_uri"].endswith("@champion")

@@ -286,7 +286,8 @@ def ensure_experiment(name: str, artifact_root: Path | None) -> str:
     existing = mlflow.get_experiment_by_name(name)
     if existing is not None:
         return str(existing.experiment_id)
-    if artifact_root is None:
+    # A tracking server keeps artifacts in its own store; a local path would only exist on this machine.
+    if artifact_root is None or mlflow.get_tracking_uri().startswith(("http://", "https://")):
         return str(mlflow.create_experiment(name))
     artifact_root.mkdir(parents=True, exist_ok=True)
     return str(mlflow.create_experiment(name, artifact_location=(artifact_root / name).resolve().as_uri()))

@@ -94,3 +94,10 @@ def test_demo_then_queues_then_classify(prefect_harness, data_dir, tiny_configs,
     result = runner.invoke(app, ["classify", "--in", str(good), "--out", "-"])
     assert result.exit_code == 0
     assert [json.loads(x)["id"] for x in result.stdout.splitlines() if x.startswith("{")] == ["ok-1", "ok-2"]
+    # The backlog path (here on Prefect's default runner) keeps the classify contract line for line.
+    scored = tmp_path / "scored.jsonl"
+    result = runner.invoke(app, ["backlog", "--in", str(source), "--out", str(scored), "--workers", "0",
+                                 "--chunk-lines", "2"])
+    assert result.exit_code == 3, result.output
+    assert "scored 4 lines in 2 chunks with e2e-triage/1; 2 bad lines" in result.output
+    assert scored.read_text(encoding="utf-8") == out.read_text(encoding="utf-8")

@@ -66,6 +66,33 @@ def _slice_table(facts: ModelCardFacts, set_name: str = "test") -> list[str]:
     return lines
 
 
+# A slice this far below the whole test split's topic macro-F1 is named as a known weakness.
+WEAK_SLICE_GAP = 0.05
+
+
+def _limits(facts: ModelCardFacts) -> list[str]:
+    """Known limits, the measured ones from this run's own figures."""
+    m = facts.metrics
+    lines = ["- The scores are measured on a written corpus; they are not real-world accuracy."]
+    overall = m.get("test_topic_macro_f1")
+    if overall is not None:
+        weak = [(name, m[f"test_slice_{name}_topic_macro_f1"]) for name in SLICES
+                if m.get(f"test_slice_{name}_topic_macro_f1", overall) < overall - WEAK_SLICE_GAP]
+        if weak:
+            lines.append("- Weaker slices on test (topic macro-F1, whole split " + f"{overall:.3f}): "
+                         + ", ".join(f"{name} {value:.3f}" for name, value in weak) + ".")
+    for name in facts.evaluation_sets:
+        if name not in ("dev", "test") and f"{name}_topic_macro_f1" in m:
+            lines.append(f"- On the external set `{name}` (real questions, never trained on), topic macro-F1 is "
+                         f"{m[f'{name}_topic_macro_f1']:.3f}: text unlike the corpus is often mis-sorted.")
+    akut = m.get("test_akut_recall")
+    if akut is not None:
+        lines.append(f"- Akut recall on test is {akut:.3f}: about {1 - akut:.0%} of akut inquiries are not flagged "
+                     "as akut by the model. The red-flag rules are a safety net, not a guarantee.")
+    lines.append("- Urgency is read from wording; an inquiry that understates an emergency may be ranked too low.")
+    return lines
+
+
 def render(facts: ModelCardFacts) -> str:
     """The card as Markdown."""
     m = facts.metrics
@@ -98,7 +125,8 @@ def render(facts: ModelCardFacts) -> str:
         "",
         f"- {facts.train_size} labelled inquiries from the project's written corpus (train split); the decision "
         "policy is fitted on the dev split; the test split is never trained or tuned on.",
-        f"- Data files: {', '.join(facts.dataset_files)}; SHA-256 (first 16 hex digits): `{facts.dataset_hash}`.",
+        f"- Data files (hashed together, evaluation sets included): {', '.join(facts.dataset_files)}; "
+        f"SHA-256 (first 16 hex digits): `{facts.dataset_hash}`.",
         "- The corpus is written by the project, not collected from citizens. Personal data in inquiries is "
         "redacted before any model sees it; the raw text stays in the case store.",
         "",
@@ -116,16 +144,12 @@ def render(facts: ModelCardFacts) -> str:
         "",
         "## Known limits",
         "",
-        "- The scores are measured on a written corpus; they are not real-world accuracy.",
-        "- Real inquiries about other authorities' matters (see the external sets above) are mostly mis-sorted.",
-        "- Short texts, phone notes and English text are the weakest slices where their scores above are lower.",
-        "- Urgency is inferred from wording; an inquiry that understates an emergency may be ranked too low. "
-        "The red-flag rules are a safety net, not a guarantee.",
+        *_limits(facts),
         "",
         "## Human oversight",
         "",
         "- Every routed case shows its topic, urgency, confidences and the rules that applied; a case handler "
-        "can reroute it, and reroutes are fed back into training and monitoring.",
+        "can reroute it; reroutes show in the daily monitor and, as handler feedback, in the promotion gate.",
         "- Uncertain cases go to a manual triage queue instead of a department.",
         "- A new version only replaces the routing model (alias `champion`) when it is not worse on the frozen "
         "test split and on recent handler feedback, and keeps akut recall at its floor; the decision and its "

@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.tasks import exponential_backoff
 
 from models import tracking
@@ -72,4 +73,6 @@ def triage_flow(store_url: str, model_uri: str, tracking_uri: str, config_dir: s
     logger.info("routed %d cases (%d to manual triage, %d akut)", report.routed, report.needs_review, report.akut)
     if report.shadow:
         logger.info("%s", report.shadow)
+        create_markdown_artifact(f"# Shadow mode\n\n{report.shadow}\n", key="shadow",
+                                 description="challenger agreement with the champion")
     return report

@@ -106,8 +106,11 @@ def test_train_promote_triage_monitor_rollback(prefect_harness, lifecycle_env, t
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     with get_client(sync_client=True) as prefect_client:
-        artifacts = prefect_client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["monitor-report"])))
-    assert any("topic drift (PSI)" in str(a.data) for a in artifacts)
+        monitor_artifacts, shadow_artifacts = (
+            prefect_client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+            for key in ("monitor-report", "shadow"))
+    assert any("topic drift (PSI)" in str(a.data) for a in monitor_artifacts)
+    assert any("life-triage/2 vs champion life-triage/1" in str(a.data) for a in shadow_artifacts)
 
     assert tracking.roll_back_champion(NAME, "test") == ("2", "1")
     assert tracking.alias_version(NAME, tracking.CHAMPION) == "1"

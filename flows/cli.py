@@ -223,17 +223,20 @@ def train(
     alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none); the first model of "
                                             "all becomes champion.")] = "challenger",
     kind: Annotated[str | None, typer.Option(help="Model kind (tfidf, e5-head); default from training.yaml.")] = None,
+    feedback: Annotated[Path | None, typer.Option(help="Handler feedback to train on too (corpus JSON Lines).")] = None,
 ) -> None:
-    """Train the configured model on the corpus, log it to MLflow and register it."""
+    """Train the configured model on the corpus (and handler feedback), log it to MLflow and register it."""
     settings = _settings()
     from flows.train import train_flow
 
     if kind not in (None, "tfidf", "e5-head"):
         fail(f"unknown model kind '{kind}'", "use --kind tfidf or --kind e5-head.")
+    if feedback is not None and not feedback.is_file():
+        fail(f"feedback file not found: {feedback}", "pass an existing JSON Lines file in the corpus format.")
     with step(f"training ({kind or 'configured kind'}) and registering"):
         summary = guarded(lambda: train_flow(str(settings.config_dir), settings.tracking_uri,
                                              str(settings.artifact_root), str(settings.model_cache),
-                                             alias or None, kind))
+                                             alias or None, kind, str(feedback) if feedback else None))
     metrics, taken = summary["metrics"], summary["alias"]
     typer.echo(f"registered {summary['model']} version {summary['version']}"
                f"{f' as @{taken}' if taken else ''} (run {summary['run_id']})")
@@ -482,8 +485,8 @@ def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to ge
     ingest(mail_dir=summary.mail_dir, call_log=summary.call_log)
     # The first model of all becomes the champion; the second, trained the same way, is its challenger. It
     # classifies the same cases in shadow mode, then the promotion gate compares the two on the test split.
-    train(alias="challenger", kind=None)
-    train(alias="challenger", kind=None)
+    train(alias="challenger", kind=None, feedback=None)
+    train(alias="challenger", kind=None, feedback=None)
     triage_command(model=None)
     typer.echo("")
     promote(feedback=None)

@@ -37,6 +37,8 @@ class ModelCardFacts:
     evaluation_sets: list[str] = field(default_factory=lambda: ["dev", "test"])
     target_precision: float | None = None
     akut_target_recall: float | None = None
+    # Handler-labelled cases added to (or relabelling) the train split.
+    feedback_cases: int = 0
 
 
 def _figure(value: float | None, metric: str) -> str:
@@ -123,8 +125,10 @@ def render(facts: ModelCardFacts) -> str:
         "",
         "## Training data",
         "",
-        f"- {facts.train_size} labelled inquiries from the project's written corpus (train split); the decision "
-        "policy is fitted on the dev split; the test split is never trained or tuned on.",
+        f"- {facts.train_size} labelled inquiries from the project's written corpus (train split)"
+        + (f", {facts.feedback_cases} of them added or relabelled by case handlers' feedback" if facts.feedback_cases
+           else "")
+        + "; the decision policy is fitted on the dev split; the test split is never trained or tuned on.",
         f"- Data files (hashed together, evaluation sets included): {', '.join(facts.dataset_files)}; "
         f"SHA-256 (first 16 hex digits): `{facts.dataset_hash}`.",
         "- The corpus is written by the project, not collected from citizens. Personal data in inquiries is "

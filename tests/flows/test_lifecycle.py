@@ -57,8 +57,16 @@ def test_train_promote_triage_monitor_rollback(prefect_harness, lifecycle_env, t
     with pytest.raises(NothingToPromote):
         promote_flow(env["config_dir"], env["tracking_uri"], env["artifact_root"])
 
-    second = train_flow(*train_args)
+    # Handler feedback joins training, except text the frozen test split holds. This feedback only repeats
+    # train labels (and test text), so the challenger is the champion's twin and agreement below is exact.
+    feedback = tmp_path / "feedback.jsonl"
+    feedback.write_text("".join(i.model_dump_json() + "\n" for i in load_split(CORPUS_DIR, "train")[:5]
+                                + load_split(CORPUS_DIR, "test")[:3]), encoding="utf-8")
+    second = train_flow(*train_args, feedback_path=str(feedback))
     assert (second["version"], second["alias"]) == ("2", tracking.CHALLENGER)
+    run_params = MlflowClient().get_run(second["run_id"]).data.params
+    assert (run_params["feedback_added"], run_params["feedback_relabelled"], run_params["feedback_held_out_overlap"]) \
+        == ("0", "0", "3")
     assert tracking.alias_version(NAME, tracking.CHAMPION) == "1"
 
     # The champion routes; the challenger classifies the same cases in shadow mode and routes nothing.

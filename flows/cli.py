@@ -357,16 +357,15 @@ def promote(
 ) -> None:
     """Challenger vs champion on the frozen test split (and feedback); promote only if it is not worse."""
     settings = _settings()
-    from flows.promote import NothingToPromote, promote_flow
+    from flows.promote import promote_flow
 
     if feedback is not None and not feedback.is_file():
         fail(f"feedback file not found: {feedback}", "pass an existing JSON Lines file in the corpus format.")
-    try:
-        with step("comparing the challenger with the champion"):
-            outcome = guarded(lambda: promote_flow(str(settings.config_dir), settings.tracking_uri,
-                                                   str(settings.artifact_root), str(feedback) if feedback else None))
-    except NothingToPromote as exc:
-        fail(str(exc), "train a challenger with `triage train`, then run `triage promote`.")
+    with step("comparing the challenger with the champion"):
+        outcome = guarded(lambda: promote_flow(str(settings.config_dir), settings.tracking_uri,
+                                               str(settings.artifact_root), str(feedback) if feedback else None))
+    if outcome.get("skipped"):
+        fail(outcome["skipped"], "train a challenger with `triage train`, then run `triage promote`.")
     verdict = "PROMOTED" if outcome["promote"] else "REJECTED"
     typer.echo(f"{verdict}: {outcome['model']} version {outcome['challenger']} "
                f"(champion was {outcome['champion'] or 'none'})")

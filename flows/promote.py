@@ -16,22 +16,22 @@ from pipeline.config import load_training
 from pipeline.corpus import load_items, load_split
 
 
-class NothingToPromote(LookupError):
-    """There is no challenger, or it already is the champion."""
-
-
 @task
 def compare_challenger(config_dir: str, tracking_uri: str, feedback_path: str | None) -> dict:
-    """Score champion and challenger on the same sets and decide; reads models, writes nothing."""
+    """Score champion and challenger on the same sets and decide; reads models, writes nothing. With no
+    challenger to judge, the outcome says why under `skipped` (an expected state, not a failure)."""
     config = load_training(Path(config_dir))
     tracking.configure_uri(tracking_uri)
     name = config.registered_model
     challenger_version = tracking.alias_version(name, tracking.CHALLENGER)
     champion_version = tracking.alias_version(name, tracking.CHAMPION)
+    skipped = None
     if challenger_version is None:
-        raise NothingToPromote(f"{name} has no @challenger; `triage train` registers one")
-    if challenger_version == champion_version:
-        raise NothingToPromote(f"{name} version {challenger_version} already is the champion")
+        skipped = f"{name} has no @challenger; `triage train` registers one"
+    elif challenger_version == champion_version:
+        skipped = f"{name} version {challenger_version} already is the champion"
+    if skipped:
+        return {"model": name, "challenger": challenger_version, "champion": champion_version, "skipped": skipped}
     sets = {TEST_SET: load_split(config.corpus_path(), "test")}
     if feedback_path:
         sets[FEEDBACK_SET] = load_items(Path(feedback_path))
@@ -76,6 +76,9 @@ def decision_markdown(outcome: dict) -> str:
 @flow(name="promote")
 def promote_flow(config_dir: str, tracking_uri: str, artifact_root: str, feedback_path: str | None = None) -> dict:
     outcome = compare_challenger(config_dir, tracking_uri, feedback_path)
+    if outcome.get("skipped"):
+        get_run_logger().info("nothing to promote: %s", outcome["skipped"])
+        return outcome
     outcome["run_id"] = record_decision(config_dir, tracking_uri, artifact_root, outcome)
     create_markdown_artifact(decision_markdown(outcome), key="promotion", description="champion/challenger decision")
     get_run_logger().info("%s", outcome["reason"])

@@ -208,7 +208,10 @@ def drop_alias(model_name: str, alias: str) -> None:
 
 def champion_history(model_name: str) -> list[str]:
     """Versions that have been champion, oldest first, as kept by `make_champion` and `roll_back_champion`."""
-    tags = MlflowClient().get_registered_model(model_name).tags
+    try:
+        tags = MlflowClient().get_registered_model(model_name).tags
+    except MlflowException as exc:
+        raise NoModelError(f"no registered model {model_name}") from exc
     return [v for v in tags.get(CHAMPION_HISTORY_TAG, "").split(",") if v]
 
 

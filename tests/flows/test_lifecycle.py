@@ -10,7 +10,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from flows.monitor import monitor_flow
-from flows.promote import NothingToPromote, promote_flow
+from flows.promote import promote_flow
 from flows.train import train_flow
 from flows.triage import triage_flow
 from models import tracking
@@ -54,8 +54,8 @@ def test_train_promote_triage_monitor_rollback(prefect_harness, lifecycle_env, t
     assert f"`{dataset_hash}`" in card and "## Human oversight" in card
     assert client.get_model_version(NAME, "1").description == card
 
-    with pytest.raises(NothingToPromote):
-        promote_flow(env["config_dir"], env["tracking_uri"], env["artifact_root"])
+    nothing = promote_flow(env["config_dir"], env["tracking_uri"], env["artifact_root"])
+    assert nothing["skipped"] == "life-triage has no @challenger; `triage train` registers one"
 
     # Handler feedback joins training, except text the frozen test split holds. This feedback only repeats
     # train labels (and test text), so the challenger is the champion's twin and agreement below is exact.

@@ -5,6 +5,7 @@ live model, so any worker that can read the paths and the MLflow store can score
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -92,5 +93,6 @@ def on_dask(backlog_flow: Flow, address: str | None = None, workers: int = 2, pr
     if address:
         runner = DaskTaskRunner(address=address)
     else:
-        runner = DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": processes})
+        runner = DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": processes,
+                                                "silence_logs": logging.WARNING, "dashboard_address": None})
     return backlog_flow.with_options(task_runner=runner)

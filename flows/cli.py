@@ -414,6 +414,8 @@ def backlog(
 
     if not input_path.is_file():
         fail(f"input file not found: {input_path}", "pass an existing JSON Lines file.")
+    # The local cluster's start and stop lines drown the progress lines; problems still show as warnings.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     backlog_flow = on_dask(score_backlog_flow, dask_address, workers) if dask_address or workers else score_backlog_flow
     with step(f"scoring {input_path}"):
         summary = guarded(lambda: backlog_flow(str(input_path), str(output_path), model or _default_model_uri(),

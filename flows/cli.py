@@ -437,12 +437,19 @@ def flows_serve(dry_run: Annotated[bool, typer.Option(help="List the deployments
     deployments = guarded(lambda: build_deployments(settings))
     for deployment in deployments:
         crons = ", ".join(f"{s.schedule.cron} ({s.schedule.timezone})" for s in deployment.schedules or []) or "on demand"
-        typer.echo(f"{deployment.flow_name}/{deployment.name:<14} {crons}")
+        typer.echo(f"{deployment.flow_name + '/' + deployment.name:<30}{crons}")
     if dry_run:
         return
+    if not os.environ.get("PREFECT_API_URL"):
+        typer.echo("Note: PREFECT_API_URL is not set, so this serves against a temporary Prefect server that stops with "
+                   "this command. For a lasting one: `prefect server start`, then "
+                   "PREFECT_API_URL=http://127.0.0.1:4200/api triage flows serve.", err=True)
     from prefect import serve
 
-    serve(*deployments)
+    try:
+        serve(*deployments)
+    except KeyboardInterrupt:
+        typer.echo("stopped serving", err=True)
 
 
 @flows_app.command("deploy")

@@ -24,6 +24,8 @@ model_app = typer.Typer(help="Pretrained models.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(runs_app, name="runs")
 app.add_typer(model_app, name="model")
+flows_app = typer.Typer(help="Scheduled deployments of the flows.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
 
 T = TypeVar("T")
 EXIT_USAGE = 2
@@ -230,22 +232,26 @@ def _ingest_sources(settings: Settings, names: list[str], path: Path | None, mbo
 
 @app.command()
 def train(
-    alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none).")] = "champion",
+    alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none); the first model of "
+                                            "all becomes champion.")] = "challenger",
     kind: Annotated[str | None, typer.Option(help=f"Model kind ({', '.join(MODEL_KINDS)}); default from training.yaml.")] = None,
+    feedback: Annotated[Path | None, typer.Option(help="Handler feedback to train on too (corpus JSON Lines).")] = None,
 ) -> None:
-    """Train the configured model on the corpus, log it to MLflow and register it."""
+    """Train the configured model on the corpus (and handler feedback), log it to MLflow and register it."""
     settings = _settings()
     from flows.train import train_flow
 
     if kind not in (None, *MODEL_KINDS):
         fail(f"unknown model kind '{kind}'", f"use --kind with one of: {', '.join(MODEL_KINDS)}.")
+    if feedback is not None and not feedback.is_file():
+        fail(f"feedback file not found: {feedback}", "pass an existing JSON Lines file in the corpus format.")
     with step(f"training ({kind or 'configured kind'}) and registering"):
         summary = guarded(lambda: train_flow(str(settings.config_dir), settings.tracking_uri,
                                              str(settings.artifact_root), str(settings.model_cache),
-                                             alias or None, kind))
-    metrics = summary["metrics"]
+                                             alias or None, kind, str(feedback) if feedback else None))
+    metrics, taken = summary["metrics"], summary["alias"]
     typer.echo(f"registered {summary['model']} version {summary['version']}"
-               f"{f' as @{alias}' if alias else ''} (run {summary['run_id']})")
+               f"{f' as @{taken}' if taken else ''} (run {summary['run_id']})")
     typer.echo(f"test: topic macro-F1 {metrics['test_topic_macro_f1']:.3f}, akut recall {metrics['test_akut_recall']:.3f}"
                " (on our written corpus, not real-world accuracy)")
 
@@ -266,8 +272,11 @@ def triage_command(model: Annotated[str | None, typer.Option(help="Model URI; de
     model_uri = model or _default_model_uri()
     with step(f"classifying and routing new cases with {model_uri}"):
         report = guarded(lambda: triage_flow(settings.case_store_url, model_uri, settings.tracking_uri,
-                                             str(settings.config_dir), settings.tenant))
+                                             str(settings.config_dir), settings.tenant,
+                                             artifact_root=str(settings.artifact_root)))
     typer.echo(f"routed {report.routed} cases: {report.needs_review} to manual triage, {report.akut} akut")
+    if report.shadow:
+        typer.echo(report.shadow)
 
 
 @app.command()
@@ -419,12 +428,139 @@ def quarantine_retry(source: Annotated[str | None, typer.Option(help="Only this 
         typer.echo(f"  still failing: {ref}: {reason}")
 
 
+# --- model lifecycle and operations (issue 7) -----------------------------------------------------------------
+
+
+@app.command()
+def promote(
+    feedback: Annotated[Path | None, typer.Option(help="Recent handler feedback, JSON Lines in the corpus format.")] = None,
+) -> None:
+    """Challenger vs champion on the frozen test split (and feedback); promote only if it is not worse."""
+    settings = _settings()
+    from flows.promote import promote_flow
+
+    if feedback is not None and not feedback.is_file():
+        fail(f"feedback file not found: {feedback}", "pass an existing JSON Lines file in the corpus format.")
+    with step("comparing the challenger with the champion"):
+        outcome = guarded(lambda: promote_flow(str(settings.config_dir), settings.tracking_uri,
+                                               str(settings.artifact_root), str(feedback) if feedback else None))
+    if outcome.get("skipped"):
+        fail(outcome["skipped"], "train a challenger with `triage train`, then run `triage promote`.")
+    verdict = "PROMOTED" if outcome["promote"] else "REJECTED"
+    typer.echo(f"{verdict}: {outcome['model']} version {outcome['challenger']} "
+               f"(champion was {outcome['champion'] or 'none'})")
+    for check in outcome["checks"]:
+        typer.echo(f"  {check}")
+    typer.echo(f"  recorded on the version's tags and in MLflow run {outcome['run_id']}")
+
+
+@app.command()
+def rollback(reason: Annotated[str, typer.Option(help="Why, recorded on the version.")] = "rolled back by hand") -> None:
+    """Give the champion alias back to the previous champion."""
+    settings = _settings()
+    from models import tracking
+    from pipeline.config import load_training
+
+    name = guarded(lambda: load_training(settings.config_dir)).registered_model
+    tracking.configure_uri(settings.tracking_uri)
+    current, previous = guarded(lambda: tracking.roll_back_champion(name, reason))
+    typer.echo(f"{name}: @champion moved back from version {current} to version {previous}")
+
+
+@app.command()
+def monitor(days: Annotated[float, typer.Option(help="Window length, ending now.")] = 1.0) -> None:
+    """Drift and distributions of the routed cases of a window against the training data."""
+    settings = _settings()
+    from flows.monitor import monitor_flow
+
+    with step(f"monitoring the last {days:g} day(s)"):
+        report = guarded(lambda: monitor_flow(settings.case_store_url, str(settings.config_dir), settings.tracking_uri,
+                                              settings.tenant, days, str(settings.artifact_root)))
+    typer.echo(report.markdown())
+
+
+@app.command()
+def backlog(
+    input_path: Annotated[Path, typer.Option("--in", help="JSON Lines backlog (the `classify` contract).")],
+    output_path: Annotated[Path, typer.Option("--out", help="JSON Lines output, in input order.")],
+    model: Annotated[str | None, typer.Option(help="Model URI; default the champion.")] = None,
+    dask_address: Annotated[str | None, typer.Option(help="Scheduler of a running Dask cluster.")] = None,
+    workers: Annotated[int, typer.Option(help="Workers of a local Dask cluster; 0 for Prefect's default runner.")] = 2,
+    chunk_lines: Annotated[int, typer.Option(help="Lines per task.")] = 2000,
+) -> None:
+    """Classify a large backlog in chunks on Dask (a local cluster, or the one at --dask-address)."""
+    settings = _settings()
+    from flows.backlog import on_dask, score_backlog_flow
+
+    if not input_path.is_file():
+        fail(f"input file not found: {input_path}", "pass an existing JSON Lines file.")
+    # The local cluster's start and stop lines drown the progress lines; problems still show as warnings.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+    backlog_flow = on_dask(score_backlog_flow, dask_address, workers) if dask_address or workers else score_backlog_flow
+    with step(f"scoring {input_path}"):
+        summary = guarded(lambda: backlog_flow(str(input_path), str(output_path), model or _default_model_uri(),
+                                               settings.tracking_uri, str(settings.config_dir), settings.tenant,
+                                               chunk_lines))
+    typer.echo(f"scored {summary['lines']} lines in {summary['chunks']} chunks with {summary['model_version']}; "
+               f"{summary['bad_lines']} bad lines")
+    if summary["bad_lines"]:
+        raise typer.Exit(EXIT_BAD_LINES)
+
+
+@flows_app.command("serve")
+def flows_serve(dry_run: Annotated[bool, typer.Option(help="List the deployments and schedules, serve nothing.")]
+                = False) -> None:
+    """Serve every flow's deployment with its schedule (Europe/Stockholm) against the Prefect API."""
+    settings = _settings()
+    from flows.deployments import build_deployments
+
+    deployments = guarded(lambda: build_deployments(settings))
+    for deployment in deployments:
+        crons = ", ".join(f"{s.schedule.cron} ({s.schedule.timezone})" for s in deployment.schedules or []) or "on demand"
+        typer.echo(f"{deployment.flow_name + '/' + deployment.name:<30}{crons}")
+    if dry_run:
+        return
+    if not os.environ.get("PREFECT_API_URL"):
+        typer.echo("Note: PREFECT_API_URL is not set, so this serves against a temporary Prefect server that stops with "
+                   "this command. For a lasting one: `prefect server start`, then "
+                   "PREFECT_API_URL=http://127.0.0.1:4200/api triage flows serve.", err=True)
+    from prefect import serve
+
+    try:
+        serve(*deployments)
+    except KeyboardInterrupt:
+        typer.echo("stopped serving", err=True)
+
+
+@flows_app.command("deploy")
+def flows_deploy(pool: Annotated[str, typer.Option(help="A process work pool on the Prefect server.")]) -> None:
+    """Register every deployment with the work pool; workers on any machine with kommun-triage installed run them
+    (`prefect worker start --pool POOL`)."""
+    settings = _settings()
+    from prefect import deploy
+
+    from flows.deployments import build_deployments
+
+    deployments = guarded(lambda: build_deployments(settings, for_work_pool=True))
+    try:
+        ids = deploy(*deployments, work_pool_name=pool, build=False, push=False, print_next_steps_message=False,
+                     ignore_warnings=True)
+    except ValueError as exc:
+        fail(str(exc), f"create the pool first: `prefect work-pool create {pool} --type process`.")
+    typer.echo(f"registered {len(ids)} deployments with work pool {pool}")
+
+
 # --- demo ------------------------------------------------------------------------------------------------------
 
 
 @app.command()
-def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to generate.")] = 400) -> None:
-    """The whole product on embedded defaults: sample inbox -> ingest -> train -> triage -> queue counts."""
+def demo(
+    size: Annotated[int, typer.Option(help="How many sample inquiries to generate.")] = 400,
+    kind: Annotated[str, typer.Option(help="Model kind the demo trains. The fast baseline by default; "
+                                           "`triage train` trains training.yaml's kind (the ensemble, minutes).")] = "tfidf",
+) -> None:
+    """The whole product on embedded defaults: sample inbox -> ingest -> train a champion and a challenger ->
+    triage (the challenger in shadow mode) -> promotion decision -> monitor report -> queue counts."""
     settings = _settings()
     from pipeline.config import load_training
     from pipeline.corpus import load_split
@@ -440,9 +576,15 @@ def demo(size: Annotated[int, typer.Option(help="How many sample inquiries to ge
                f"({summary.calls_b} of them in vendor B's JSON)")
     # Vendor A's CSV through --call-log, vendor B's JSON through its configured source (configs/sources/vendor_b.yaml).
     ingest(mail_dir=summary.mail_dir, call_log=summary.call_log, source=["vendor_b"], path=summary.call_log_b)
-    train(alias="champion")
+    # The first model of all becomes the champion; the second, trained the same way, is its challenger. It
+    # classifies the same cases in shadow mode, then the promotion gate compares the two on the test split.
+    train(alias="challenger", kind=kind, feedback=None)
+    train(alias="challenger", kind=kind, feedback=None)
     triage_command(model=None)
     typer.echo("")
+    promote(feedback=None)
+    typer.echo("")
+    monitor(days=1.0)
     queues(queue=None)
     typer.echo("")
     typer.echo("Next: `triage queues manuell_triage` lists one queue; the MLflow UI opens with")

@@ -2,46 +2,90 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
 from models import tracking
+from models.model_card import CARD_FILE, ModelCardFacts, render
 from models.train import train_and_evaluate, write_artifacts
-from pipeline.config import load_taxonomy, load_training
-from pipeline.corpus import SPLITS
+from pipeline.config import TrainingConfig, load_taxonomy, load_training
+from pipeline.corpus import SPLITS, load_items, load_split, write_jsonl
+from pipeline.feedback import FeedbackMerge, merge_feedback
 from pipeline.red_flags import RedFlagMatcher, load_red_flags
+
+
+def _with_feedback(config: TrainingConfig, feedback_path: str, workspace: Path) -> tuple[TrainingConfig, FeedbackMerge]:
+    """A corpus folder whose train split also holds the handler feedback; dev and test are copied unchanged."""
+    source = config.corpus_path()
+    held_out = load_split(source, "dev") + load_split(source, "test")
+    merge = merge_feedback(load_split(source, "train"), load_items(Path(feedback_path)), held_out)
+    corpus = workspace / "corpus"
+    write_jsonl(corpus / "train.jsonl", (item.model_dump() for item in merge.train))
+    for split in ("dev", "test"):
+        shutil.copyfile(source / f"{split}.jsonl", corpus / f"{split}.jsonl")
+    return config.model_copy(update={"corpus_dir": corpus}), merge
 
 
 @task
 def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, alias: str | None, model_cache: str,
-                       model_kind: str | None) -> dict:
+                       model_kind: str | None, feedback_path: str | None = None) -> dict:
     config = load_training(Path(config_dir))
     if model_kind:
         config = config.model_copy(update={"model_kind": model_kind})
     taxonomy = load_taxonomy(Path(config_dir))
     red_flags = RedFlagMatcher.from_config(load_red_flags(Path(config_dir)))
-    result = train_and_evaluate(config, red_flags, Path(model_cache), taxonomy, progress=get_run_logger().info)
-    tracking.configure(tracking_uri, config.experiment, Path(artifact_root))
-    corpus_dir = config.corpus_path()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as workspace:
+        feedback_params: dict[str, object] = {}
+        feedback_cases = 0
+        if feedback_path:
+            config, merge = _with_feedback(config, feedback_path, Path(workspace))
+            feedback_cases = merge.added + merge.relabelled
+            feedback_params = {"feedback_added": merge.added, "feedback_relabelled": merge.relabelled,
+                               "feedback_held_out_overlap": merge.held_out_overlap}
+        result = train_and_evaluate(config, red_flags, Path(model_cache), taxonomy, progress=get_run_logger().info)
+        tracking.configure(tracking_uri, config.experiment, Path(artifact_root))
+        corpus_dir = config.corpus_path()
+        folder = Path(workspace) / "evaluation"
+        # The hash covers the train split as trained on, feedback included.
         registered = tracking.log_and_register(
             result.classifier,
             model_name=config.registered_model,
-            params={**result.params, "train_size": result.train_size, "taxonomy_version": taxonomy.version},
+            params={**result.params, "train_size": result.train_size, "taxonomy_version": taxonomy.version,
+                    **feedback_params},
             metrics=result.metrics,
             dataset_files=[corpus_dir / f"{split}.jsonl" for split in SPLITS] + list(config.external_paths().values()),
-            artifacts=write_artifacts(result, taxonomy.topic_codes, Path(folder)),
-            alias=alias,
+            artifacts=write_artifacts(result, taxonomy.topic_codes, folder),
+            alias=None,
         )
-    return {"run_id": registered.run_id, "model": registered.model_name, "version": registered.version,
-            "metrics": result.metrics}
+    name, version = registered.model_name, registered.version
+    tags = tracking.run_tags(registered.run_id)
+    card = render(ModelCardFacts(
+        model_name=name, version=version, run_id=registered.run_id, model_kind=config.model_kind,
+        git_commit=tags.get("git_commit", "unknown"), dataset_hash=tags.get("dataset_hash", "unknown"),
+        dataset_files=[f"{split}.jsonl" for split in SPLITS] + [p.name for p in config.external_paths().values()],
+        train_size=result.train_size, taxonomy_version=taxonomy.version,
+        red_flags_version=red_flags.version, metrics=result.metrics,
+        evaluation_sets=["dev", "test", *config.external_sets],
+        target_precision=config.policy.target_precision, akut_target_recall=config.policy.akut_target_recall,
+        feedback_cases=feedback_cases,
+    ))
+    tracking.attach_model_card(name, version, registered.run_id, card, CARD_FILE)
+    # The very first model has nothing to be compared against: it routes until a challenger beats it.
+    if alias == tracking.CHAMPION or (alias == tracking.CHALLENGER and tracking.alias_version(name, tracking.CHAMPION) is None):
+        alias = tracking.CHAMPION
+        tracking.make_champion(name, version)
+    elif alias:
+        tracking.set_alias(name, alias, version)
+    return {"run_id": registered.run_id, "model": name, "version": version, "alias": alias, "metrics": result.metrics}
 
 
 @flow(name="train")
 def train_flow(config_dir: str, tracking_uri: str, artifact_root: str, model_cache: str,
-               alias: str | None = tracking.CHAMPION, model_kind: str | None = None) -> dict:
-    summary = train_and_register(config_dir, tracking_uri, artifact_root, alias, model_cache, model_kind)
+               alias: str | None = tracking.CHALLENGER, model_kind: str | None = None,
+               feedback_path: str | None = None) -> dict:
+    summary = train_and_register(config_dir, tracking_uri, artifact_root, alias, model_cache, model_kind, feedback_path)
     get_run_logger().info("registered %s version %s (run %s)", summary["model"], summary["version"], summary["run_id"])
     return summary

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
 from models.base import InquiryClassifier, InquiryText
 from pipeline.config import TenantConfig
+from pipeline.domain import Inquiry, Prediction
 from pipeline.routing import route
 from pipeline.store import CaseStore
 
@@ -73,18 +74,26 @@ class TriageReport:
     routed: int
     needs_review: int
     akut: int
+    # One line on the challenger's agreement with the champion when it ran in shadow mode.
+    shadow: str | None = None
 
 
 def triage_new_cases(store: CaseStore, classifier: InquiryClassifier, tenant: TenantConfig,
-                     batch_size: int = BATCH_SIZE) -> TriageReport:
-    """Classify and route every case still in state `new`, a batch at a time; safe to re-run."""
+                     batch_size: int = BATCH_SIZE,
+                     observe: Callable[[list[Inquiry], list[InquiryText], list[Prediction]], None] | None = None,
+                     ) -> TriageReport:
+    """Classify and route every case still in state `new`, a batch at a time; safe to re-run. `observe` sees
+    each batch after it is routed (shadow mode compares another model's predictions there)."""
     routed = review = akut = 0
     while inquiries := store.new_inquiries(limit=batch_size):
         texts = [InquiryText(i.channel.value, i.subject, i.body) for i in inquiries]
-        for inquiry, prediction in zip(inquiries, classifier.predict(texts), strict=True):
+        predictions = classifier.predict(texts)
+        for inquiry, prediction in zip(inquiries, predictions, strict=True):
             decision = route(prediction, tenant, inquiry.received_at, f"{inquiry.subject or ''}\n{inquiry.body}")
             store.record_routing(inquiry.id, prediction, decision)
             routed += 1
             review += decision.needs_review
             akut += prediction.urgency == "akut"
+        if observe is not None:
+            observe(inquiries, texts, predictions)
     return TriageReport(routed=routed, needs_review=review, akut=akut)

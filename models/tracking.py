@@ -192,3 +192,136 @@ def runs_table(experiment: str, limit: int = 10) -> pd.DataFrame:
     table["start_time"] = table["start_time"].dt.strftime("%Y-%m-%d %H:%M")
     return table.round(3)
 
+
+
+# --- champion/challenger, model cards and operational runs (issue 7) ------------------------------------------
+
+CHALLENGER = "challenger"
+CHAMPION_HISTORY_TAG = "champion_history"
+# Promotion, shadow and monitor runs go to "<experiment>-operations", apart from the training runs.
+OPERATIONS_SUFFIX = "-operations"
+
+
+def alias_version(model_name: str, alias: str) -> str | None:
+    """The version that holds an alias, or None when the alias (or the model) does not exist."""
+    try:
+        return str(MlflowClient().get_model_version_by_alias(model_name, alias).version)
+    except MlflowException:
+        return None
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    MlflowClient().set_registered_model_alias(model_name, alias, version)
+
+
+def drop_alias(model_name: str, alias: str) -> None:
+    if alias_version(model_name, alias) is not None:
+        MlflowClient().delete_registered_model_alias(model_name, alias)
+
+
+def champion_history(model_name: str) -> list[str]:
+    """Versions that have been champion, oldest first, as kept by `make_champion` and `roll_back_champion`."""
+    try:
+        tags = MlflowClient().get_registered_model(model_name).tags
+    except MlflowException as exc:
+        raise NoModelError(f"no registered model {model_name}") from exc
+    return [v for v in tags.get(CHAMPION_HISTORY_TAG, "").split(",") if v]
+
+
+def _with_current_champion(model_name: str) -> list[str]:
+    history = champion_history(model_name)
+    current = alias_version(model_name, CHAMPION)
+    # A champion set by hand (or by an older release) is not in the history yet.
+    if current is not None and (not history or history[-1] != current):
+        history.append(current)
+    return history
+
+
+def make_champion(model_name: str, version: str) -> None:
+    """Move the champion alias to a version and remember the move, so that a rollback can undo it."""
+    history = _with_current_champion(model_name)
+    if not history or history[-1] != version:
+        history.append(version)
+    client = MlflowClient()
+    client.set_registered_model_alias(model_name, CHAMPION, version)
+    client.set_registered_model_tag(model_name, CHAMPION_HISTORY_TAG, ",".join(history))
+
+
+def roll_back_champion(model_name: str, reason: str) -> tuple[str, str]:
+    """Give the champion alias back to the previous champion; returns (from version, to version)."""
+    history = _with_current_champion(model_name)
+    if len(history) < 2:
+        raise NoModelError(f"{model_name} has no earlier champion to roll back to")
+    current = history.pop()
+    previous = history[-1]
+    client = MlflowClient()
+    client.set_registered_model_alias(model_name, CHAMPION, previous)
+    client.set_registered_model_tag(model_name, CHAMPION_HISTORY_TAG, ",".join(history))
+    client.set_model_version_tag(model_name, current, "rolled_back", reason)
+    return current, previous
+
+
+def version_run_id(model_name: str, version: str) -> str:
+    return str(MlflowClient().get_model_version(model_name, version).run_id)
+
+
+def run_tags(run_id: str) -> dict[str, str]:
+    return dict(MlflowClient().get_run(run_id).data.tags)
+
+
+def attach_model_card(model_name: str, version: str, run_id: str, card: str, file_name: str) -> None:
+    """Log the model card as an artifact of the version's run and make it the version's description."""
+    client = MlflowClient()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / file_name
+        path.write_text(card, encoding="utf-8")
+        client.log_artifact(run_id, str(path))
+    client.update_model_version(model_name, version, description=card)
+
+
+def model_card_text(model_name: str, version: str, file_name: str) -> str:
+    """The model card logged for a registered version."""
+    run_id = version_run_id(model_name, version)
+    with tempfile.TemporaryDirectory() as tmp:
+        return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=file_name, dst_path=tmp)).read_text(
+            encoding="utf-8")
+
+
+def tag_version(model_name: str, version: str, tags: dict[str, str]) -> None:
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, value)
+
+
+def version_tags(model_name: str, version: str) -> dict[str, str]:
+    return dict(MlflowClient().get_model_version(model_name, version).tags)
+
+
+def ensure_experiment(name: str, artifact_root: Path | None) -> str:
+    """The id of an experiment, created under the artifact root when missing (the active one is unchanged)."""
+    existing = mlflow.get_experiment_by_name(name)
+    if existing is not None:
+        return str(existing.experiment_id)
+    # A tracking server keeps artifacts in its own store; a local path would only exist on this machine.
+    if artifact_root is None or mlflow.get_tracking_uri().startswith(("http://", "https://")):
+        return str(mlflow.create_experiment(name))
+    artifact_root.mkdir(parents=True, exist_ok=True)
+    return str(mlflow.create_experiment(name, artifact_location=(artifact_root / name).resolve().as_uri()))
+
+
+def log_operation_run(experiment: str, artifact_root: Path | None, run_name: str, *, params: dict[str, object],
+                      metrics: dict[str, float], tags: dict[str, str], texts: dict[str, str] | None = None) -> str:
+    """One run of an operational flow (promotion, shadow, monitor) with its figures and reports; returns its id."""
+    experiment_id = ensure_experiment(experiment, artifact_root)
+    client = MlflowClient()
+    run = client.create_run(experiment_id, run_name=run_name, tags=tags)
+    run_id = run.info.run_id
+    for key, value in params.items():
+        client.log_param(run_id, key, value)
+    for key, value in metrics.items():
+        if value == value:  # NaN is no metric
+            client.log_metric(run_id, key, float(value))
+    for file_name, text in (texts or {}).items():
+        client.log_text(run_id, text, file_name)
+    client.set_terminated(run_id)
+    return run_id

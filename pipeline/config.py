@@ -324,6 +324,16 @@ class EnsembleParams(_Strict):
         return self
 
 
+class PromotionParams(_Strict):
+    """When a challenger may replace the champion (see models/promotion.py)."""
+
+    # How much lower the challenger's topic macro-F1 may be; 0 means "not worse".
+    max_topic_f1_drop: float = Field(default=0.0, ge=0, le=1)
+    min_akut_recall: float = Field(default=0.95, gt=0, le=1)
+    # Handler feedback counts in the decision only once there is this much of it.
+    min_feedback: int = Field(default=20, ge=1)
+
+
 class TrainingConfig(_Strict):
     model_kind: ModelKind = "tfidf"
     corpus_dir: Path = Path("data/corpus")
@@ -338,6 +348,7 @@ class TrainingConfig(_Strict):
     e5_finetune: FinetuneParams = FinetuneParams()
     ensemble: EnsembleParams = EnsembleParams()
     policy: PolicyParams = PolicyParams()
+    promotion: PromotionParams = PromotionParams()
 
     def model_params(self) -> dict[str, object]:
         """The parameters of the configured kind, flat, for tracking."""

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from pipeline.domain import Case, CaseState, Channel, Inquiry, Prediction, RoutingDecision
+from pipeline.monitoring import CaseSnapshot
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 OPEN_STATES = (CaseState.ROUTED, CaseState.CLAIMED, CaseState.REROUTED)
@@ -342,6 +343,29 @@ class CaseStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    # --- monitoring (issue 7) ---
+
+    def routed_snapshots(self, since: datetime, until: datetime | None = None) -> list[CaseSnapshot]:
+        """Routed cases of inquiries ingested in [since, until), as monitoring reads them (no text). A case counts
+        as rerouted when it is in state `rerouted` or its queue differs from the one routing first chose."""
+        query = (
+            select(CaseRow)
+            .join(InquiryRow)
+            .where(CaseRow.state != CaseState.NEW.value, CaseRow.topic.is_not(None), InquiryRow.ingested_at >= since)
+            .order_by(CaseRow.id)
+        )
+        if until is not None:
+            query = query.where(InquiryRow.ingested_at < until)
+        with Session(self.engine) as session:
+            return [
+                CaseSnapshot(
+                    topic=row.topic or "", urgency=row.urgency or "", topic_confidence=row.topic_confidence or 0.0,
+                    needs_review=bool(row.needs_review), first_queue=(row.routing or {}).get("queue", row.queue or ""),
+                    rerouted=row.state == CaseState.REROUTED.value or row.queue != (row.routing or {}).get("queue", row.queue),
+                )
+                for row in session.scalars(query)
+            ]
 
 
 def _thread_case(session: Session, message: StoredMessage) -> str | None:

@@ -69,13 +69,13 @@ def store_url(request, tmp_path) -> str:
 TINY_PARAMS = TfidfParams(word_ngram_max=1, char_ngram_min=3, char_ngram_max=4, max_features=20_000, C=10.0)
 
 
-def write_tiny_configs(target: Path, **training_updates: object) -> Path:
+def write_tiny_configs(target: Path, tfidf: dict[str, object] | None = None, **training_updates: object) -> Path:
     """A copy of the shipped configs whose training is the fast baseline with a small TF-IDF (seconds, not the
-    default kind's minutes); `training_updates` override training.yaml's top-level keys."""
-    shutil.copytree(CONFIG_DIR, target)
+    default kind's minutes); `tfidf` and `training_updates` override training.yaml's keys."""
+    shutil.copytree(CONFIG_DIR, target, dirs_exist_ok=True)
     training = yaml.safe_load((target / "training.yaml").read_text(encoding="utf-8"))
     training.update(model_kind="tfidf", corpus_dir=str(CORPUS_DIR), **training_updates)
-    training["tfidf"].update(word_ngram_max=1, char_ngram_min=3, char_ngram_max=4, max_features=20000)
+    training["tfidf"].update(word_ngram_max=1, char_ngram_min=3, char_ngram_max=4, max_features=20000, **(tfidf or {}))
     (target / "training.yaml").write_text(yaml.safe_dump(training), encoding="utf-8")
     return target
 

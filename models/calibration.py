@@ -525,7 +525,21 @@ def policy_report(policy: DecisionPolicy, topic_probs: np.ndarray, topic_y: np.n
             report["akut_recall"] = float((akut_pred & akut_true).sum() / akut_true.sum())
         if akut_pred.any():
             report["akut_precision"] = float((akut_pred & akut_true).sum() / akut_pred.sum())
+        if akut_true.any():
+            # Kinds compared at equal akut precision, whatever threshold each policy chose.
+            for precision in (0.75, 0.90):
+                report[f"akut_recall_at_precision_{precision:.2f}"] = recall_at_precision(
+                    urgency_cal[:, a], akut_true, precision)
     return report
+
+
+def recall_at_precision(scores: np.ndarray, is_positive: np.ndarray, precision: float) -> float:
+    """The highest recall of any threshold on `scores` whose precision is at least `precision` (0 if none)."""
+    from sklearn.metrics import precision_recall_curve
+
+    precisions, recalls, _ = precision_recall_curve(is_positive, scores)
+    reachable = recalls[precisions >= precision]
+    return float(reachable.max()) if reachable.size else 0.0
 
 
 def fit_policy(topic_probs_dev: np.ndarray, topic_y_dev: np.ndarray | Sequence, urgency_probs_dev: np.ndarray,

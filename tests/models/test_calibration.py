@@ -274,3 +274,13 @@ def test_policy_survives_a_joblib_round_trip(dev_heads, tmp_path, method):
     assert loaded.topic_thresholds == policy.topic_thresholds
     assert loaded.akut_threshold == policy.akut_threshold and loaded.min_margin == policy.min_margin
     assert loaded.decide(topic_p[:100], urgency_p[:100]) == policy.decide(topic_p[:100], urgency_p[:100])
+
+
+def test_recall_at_precision_takes_the_best_threshold_that_keeps_the_precision():
+    from models.calibration import recall_at_precision
+
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    positive = np.array([True, True, False, True, False, False])
+    assert recall_at_precision(scores, positive, 0.99) == pytest.approx(2 / 3)  # top two only
+    assert recall_at_precision(scores, positive, 0.75) == pytest.approx(1.0)  # top four: 3 of 4
+    assert recall_at_precision(scores, np.ones(6, dtype=bool), 1.0) == pytest.approx(1.0)

@@ -2,8 +2,9 @@
 inquiry that pushed its score for the topic up the most (TF-IDF weight × the topic head's coefficient).
 
 Only word features are reported; the character n-grams also count towards the score but are not readable
-as evidence, so the list explains part of the decision, not all of it. Model kinds without word features
-(e5-head) give no evidence rather than an invented one."""
+as evidence, so the list explains part of the decision, not all of it. The ensemble's evidence comes from its
+TF-IDF member, so it explains that member's share only. Kinds without word features (e5-head, e5-finetune)
+give no evidence rather than an invented one."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def weighted_words(classifier: InquiryClassifier, channel: str, subject: str | N
                    k: int = 8) -> list[tuple[str, float]] | None:
     """The k words (or word n-grams) with the largest positive contribution to `topic`, strongest first;
     None when the model kind has no readable word features."""
-    model: Any = classifier.model
+    members = getattr(classifier.model, "members", [classifier.model])
+    model: Any = next((m for m in members if hasattr(m, "features")), classifier.model)
     features, heads = getattr(model, "features", None), getattr(model, "heads", None)
     transformers = dict(getattr(features, "transformer_list", []))
     if WORDS_FEATURE not in transformers or heads is None or topic not in heads.topic_labels:

@@ -13,7 +13,7 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w+])(?:\+46|0046|0)[\s-]?\(?0?\)?\d{1,3}(?:[\s-]?\d){5,9}(?!\d)")
 _STREET = re.compile(
     r"\b[A-ZÅÄÖ][a-zåäöéü]+(?:[a-zåäö]*)(?:gatan|vägen|gränd|gränden|stigen|allén|backen|torget|plan|leden|"
-    r"vagen|gatan|slingan|liden|höjden|kroken|svängen|väg|gata)\s+\d+\s?[A-Za-z]?\b"
+    r"vagen|slingan|liden|höjden|kroken|svängen|väg|gata)\s+\d+(?:\s?[A-Za-z]\b)?"
 )
 _POSTCODE = re.compile(r"\b\d{3}\s?\d{2}(?=\s+[A-ZÅÄÖ][a-zåäö]+)")
 

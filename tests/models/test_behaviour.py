@@ -40,8 +40,9 @@ MINIMUM_FUNCTION = [
 ]
 
 # Minimum-function cases a kind is known to fail, kept exact (a fixed gap fails the test too, so it is noticed).
-# The tiny baseline has no notion of which authority is responsible for a passport.
-KNOWN_GAPS = {"tfidf": {"utanfor_kommun"}}
+# Neither kind knows that passports are the police's matter: the corpus' utanfor_kommun inquiries are mostly
+# about Skatteverket, Försäkringskassan, CSN and landlords. A gap of the corpus, reported in README.
+KNOWN_GAPS = {"tfidf": {"utanfor_kommun"}, "e5-head": {"utanfor_kommun"}}
 
 
 @pytest.fixture(params=["tfidf", pytest.param("e5-head", marks=pytest.mark.slow)])

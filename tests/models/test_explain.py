@@ -21,3 +21,13 @@ def test_unknown_topic_or_model_without_word_features_gives_none(tiny_classifier
         model = object()
 
     assert weighted_words(NoWords(), "email", None, "hej", "avfall") is None  # type: ignore[arg-type]
+
+
+def test_an_ensemble_explains_through_its_tfidf_member(tiny_classifier, tiny_model):
+    from models.base import InquiryClassifier
+    from models.ensemble import EnsembleModel
+
+    ensemble = InquiryClassifier(EnsembleModel([tiny_model, tiny_model]), version="test")
+    body = "Soptunnan har inte tömts på två veckor"
+    assert weighted_words(ensemble, "email", None, body, "avfall") == weighted_words(
+        tiny_classifier, "email", None, body, "avfall")

@@ -28,7 +28,9 @@ def test_every_shipped_tenant_loads(path, taxonomy):
 
 
 def test_training_config_loads():
-    assert load_training(CONFIG_DIR).model_kind == "tfidf"
+    config = load_training(CONFIG_DIR)
+    assert config.model_kind == "ensemble" and config.ensemble.members == ["e5-finetune", "tfidf"]
+    assert config.encoder.trim_vocabulary and config.e5_finetune.max_minutes <= 30
 
 
 def _write_tenant(tmp_path: Path, mutate) -> Path:

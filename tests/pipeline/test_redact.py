@@ -33,3 +33,12 @@ def test_email_street_and_postcode_are_redacted():
 def test_case_numbers_and_dates_are_kept():
     text = "Ärende 2024-1183 från 2024-09-03, kl 14:30"
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Gropen vid Ängsvägen 4 sedan i går.", "Gropen vid [ADRESS] sedan i går."),
+    ("Jag bor på Björkvägen 7B i Solvik.", "Jag bor på [ADRESS] i Solvik."),
+    ("Storgatan 12 a, uppgång två.", "[ADRESS], uppgång två."),
+])
+def test_street_placeholder_keeps_the_words_around_it(text, expected):
+    assert redact(text) == expected

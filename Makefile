@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(VENV)/bin/triage model prepare
 	$(VENV)/bin/triage demo
 
 test: $(STAMP)

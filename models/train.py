@@ -66,7 +66,8 @@ def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path
 
         if dev is None:
             raise ValueError("e5-finetune needs the dev split for early stopping")
-        key = hashlib.sha256(json.dumps([encoder_key(params, base), config.e5_finetune.model_dump(), config.seed,
+        # Everything that shapes the fine-tune, and nothing that only shapes inference (quantisation, serving length).
+        key = hashlib.sha256(json.dumps([base, params.prefix, config.e5_finetune.model_dump(), config.seed,
                                          texts, topics, urgencies]).encode()).hexdigest()[:16]
         return finetune(base, model_cache / "finetuned" / key, LabelledTexts(texts, topics, urgencies),
                         LabelledTexts(prepared_texts(dev), [i.topic for i in dev], [i.urgency for i in dev]),

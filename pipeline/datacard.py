@@ -64,7 +64,8 @@ def scores_markdown(metrics: dict[str, float], sets: Sequence[str], train_size: 
 
     return "\n\n".join([
         "### Baseline scores (`triage data card`)",
-        f"Model: `tfidf` as in `configs/training.yaml`, trained on train ({train_size}), with its decision policy "
+        f"Model: the baseline `tfidf` with the parameters of `configs/training.yaml`, trained on train ({train_size}), "
+        "with its decision policy "
         "(calibration, thresholds, akut threshold) fitted on dev and the red-flag rules of `configs/red_flags.yaml`. "
         "`review_share` is the share sent to manual triage.",
         _table(["set", *SCORE_COLUMNS], [(s, *(cell(m, metrics.get(f"{s}_{m}")) for m in SCORE_COLUMNS)) for s in sets]),

@@ -205,7 +205,8 @@ def _predict_indices(net: _TrainableTop, states: list[Any], batch_size: int) -> 
 
 
 def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: LabelledTexts, params: FinetuneParams, *,
-             prefix: str = "query: ", quantize: bool = True, inference_max_length: int = 256,
+             prefix: str = "query: ", quantize: bool = True, bfloat16: bool | str = False,
+             inference_max_length: int = 256,
              inference_batch_size: int = 32, seed: int = 13,
              progress: Callable[[EpochRecord], None] | None = None) -> FinetunedModel:
     """Fine-tune the checkpoint in `base_dir` on train, keep the epoch with the best dev score, write that
@@ -218,7 +219,7 @@ def finetune(base_dir: str, output_dir: Path, train: LabelledTexts, dev: Labelle
 
     def serving(labels: tuple[list[str], list[str]], heads: dict[str, np.ndarray], history: list[EpochRecord]
                 ) -> FinetunedModel:
-        encoder = SentenceEncoder(output_dir, quantize=quantize, max_length=inference_max_length,
+        encoder = SentenceEncoder(output_dir, quantize=quantize, bfloat16=bfloat16, max_length=inference_max_length,
                                   batch_size=inference_batch_size, prefix=prefix)
         return FinetunedModel(encoder, labels[0], labels[1],
                               {name: np.asarray(value, dtype=np.float32) for name, value in heads.items()}, history)

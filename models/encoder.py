@@ -92,6 +92,16 @@ def _quantize_in_place(model: Any, keep_fp32: str | None) -> bool:
     return True
 
 
+def native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AMX or AVX-512 BF16); elsewhere bf16 would be emulated, slowly."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            flags = next((line for line in cpuinfo if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
 class SentenceEncoder:
     """Mean-pooled, L2-normalised sentence embeddings from a local BERT-type checkpoint.
 
@@ -104,6 +114,8 @@ class SentenceEncoder:
     With ``quantize=True`` the linear layers run in dynamic int8, except those whose module name matches
     the regular expression ``keep_fp32`` (``re.search``; e.g. :data:`FFN_OUTPUT`). If this CPU/torch build
     has no usable quantised backend, the encoder logs a warning and stays fp32; :attr:`quantized` tells.
+    ``bfloat16=True`` runs the (fp32) model in bfloat16, ``"auto"`` does so only where the CPU computes bf16
+    natively (:func:`native_bfloat16`: AMX or AVX-512 BF16); int8 takes precedence. Embeddings are pooled in fp32.
     Because int8 activation scales are computed per forward pass over the whole padded batch, int8
     embeddings depend very slightly on which texts share a batch; the fp32 path does not (to rounding).
     """
@@ -118,6 +130,7 @@ class SentenceEncoder:
         prefix: str = "query: ",
         threads: int | None = None,
         keep_fp32: str | None = None,
+        bfloat16: bool | str = False,
     ) -> None:
         if max_length < 2 or batch_size < 1:
             raise ValueError("max_length must be >= 2 and batch_size >= 1")
@@ -131,12 +144,13 @@ class SentenceEncoder:
         self.prefix = prefix
         self.threads = threads
         self.keep_fp32 = keep_fp32
+        self.bfloat16 = bfloat16
         self._init_runtime()
         self._load()  # fail fast on a missing or broken checkpoint
 
     # ------------------------------------------------------------------ pickling
 
-    _CONFIG = ("model_dir", "quantize", "max_length", "batch_size", "prefix", "threads", "keep_fp32")
+    _CONFIG = ("model_dir", "quantize", "max_length", "batch_size", "prefix", "threads", "keep_fp32", "bfloat16")
 
     def __getstate__(self) -> dict[str, Any]:
         # Only the configuration: the torch model and tokenizer are large, and a quantised model's
@@ -144,7 +158,7 @@ class SentenceEncoder:
         return {name: getattr(self, name) for name in self._CONFIG}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.threads, self.keep_fp32 = None, None  # options a pickle from an older version may lack
+        self.threads, self.keep_fp32, self.bfloat16 = None, None, False  # options an older pickle may lack
         for name in self._CONFIG:
             if name in state:
                 setattr(self, name, state[name])
@@ -160,7 +174,8 @@ class SentenceEncoder:
     def __repr__(self) -> str:
         return (
             f"SentenceEncoder({str(self.model_dir)!r}, quantize={self.quantize}, max_length={self.max_length}, "
-            f"batch_size={self.batch_size}, prefix={self.prefix!r}, threads={self.threads}, keep_fp32={self.keep_fp32!r})"
+            f"batch_size={self.batch_size}, prefix={self.prefix!r}, threads={self.threads}, keep_fp32={self.keep_fp32!r}, "
+            f"bfloat16={self.bfloat16!r})"
         )
 
     # ------------------------------------------------------------------ loading
@@ -201,6 +216,8 @@ class SentenceEncoder:
             quantized = self.quantize and _quantize_in_place(model, self.keep_fp32)
             if self.quantize and not quantized:
                 model = self._fp32_model()  # a failed conversion may have left it half-swapped
+            if not quantized and (self.bfloat16 is True or (self.bfloat16 == "auto" and native_bfloat16())):
+                model = model.to(torch.bfloat16)
             self._tokenizer, self._pad_id, self._quantized = tokenizer, tokenizer.pad_token_id or 0, quantized
             self._model = model  # set last: it is what _load's fast path checks
 
@@ -262,7 +279,8 @@ class SentenceEncoder:
             mask = torch.from_numpy((np.arange(width)[None, :] < np.asarray(lengths)[:, None]).astype(np.int64))
         with torch.inference_mode():
             # Without padding (always so for a single text) no mask is needed: attention skips masking.
-            hidden = self._model(input_ids=torch.from_numpy(input_ids), attention_mask=mask).last_hidden_state
+            # Pooled in fp32 whatever the model computes in (a bf16 sum over many tokens would lose digits).
+            hidden = self._model(input_ids=torch.from_numpy(input_ids), attention_mask=mask).last_hidden_state.float()
             if padded:
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)

@@ -27,5 +27,8 @@ def prepare_base_model(encoder: EncoderParams, model_cache: Path, corpus_dir: Pa
 
 
 def encoder_key(encoder: EncoderParams, base: str) -> str:
-    """Identity of an encoder's outputs, for caching embeddings."""
-    return f"{base}|{encoder.prefix}|quantize={encoder.quantize}|max_length={encoder.max_length}"
+    """Identity of an encoder's outputs on this machine, for caching embeddings."""
+    from models.encoder import native_bfloat16
+
+    bfloat16 = encoder.bfloat16 is True or (encoder.bfloat16 == "auto" and native_bfloat16())
+    return f"{base}|{encoder.prefix}|quantize={encoder.quantize}|max_length={encoder.max_length}|bfloat16={bfloat16}"

@@ -71,10 +71,10 @@ def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path
                                          texts, topics, urgencies]).encode()).hexdigest()[:16]
         return finetune(base, model_cache / "finetuned" / key, LabelledTexts(texts, topics, urgencies),
                         LabelledTexts(prepared_texts(dev), [i.topic for i in dev], [i.urgency for i in dev]),
-                        config.e5_finetune, prefix=params.prefix, quantize=params.quantize,
+                        config.e5_finetune, prefix=params.prefix, quantize=params.quantize, bfloat16=params.bfloat16,
                         inference_max_length=params.max_length, inference_batch_size=params.batch_size,
                         seed=config.seed, progress=progress and (lambda record: progress(f"fine-tuning: {record}")))
-    encoder = SentenceEncoder(base, quantize=params.quantize, max_length=params.max_length,
+    encoder = SentenceEncoder(base, quantize=params.quantize, bfloat16=params.bfloat16, max_length=params.max_length,
                               batch_size=params.batch_size, prefix=params.prefix)
     if config.model_kind == "zero-shot":
         from models.zero_shot import ZeroShotModel

@@ -172,3 +172,24 @@ def test_falls_back_to_a_fresh_fp32_model_when_int8_fails(tiny_bert_dir, fp32, m
     assert not encoder.quantized
     assert all(type(m) is not torch.ao.nn.quantized.dynamic.Linear for m in encoder._model.modules())
     np.testing.assert_allclose(encoder.encode(SENTENCES), fp32.encode(SENTENCES), atol=1e-5)
+
+
+def test_bfloat16_embeddings_stay_close_to_fp32_and_survive_pickling(tiny_bert_dir, fp32):
+    texts = SENTENCES
+    bf16 = SentenceEncoder(tiny_bert_dir, quantize=False, batch_size=4, bfloat16=True)
+    ours, reference = bf16.encode(texts), fp32.encode(texts)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert (ours * reference).sum(axis=1).min() > 0.99
+    clone = pickle.loads(pickle.dumps(bf16))
+    assert clone.bfloat16 is True and np.allclose(clone.encode(texts), ours, atol=1e-6)
+
+
+def test_auto_bfloat16_follows_the_cpu(tiny_bert_dir):
+    import torch
+
+    from models.encoder import native_bfloat16
+
+    encoder = SentenceEncoder(tiny_bert_dir, quantize=False, bfloat16="auto")
+    expected = torch.bfloat16 if native_bfloat16() else torch.float32
+    assert next(encoder._model.parameters()).dtype == expected

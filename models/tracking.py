@@ -181,6 +181,7 @@ def runs_table(experiment: str, limit: int = 10) -> pd.DataFrame:
         "metrics.test_urgency_macro_f1": "urgency_f1",
         "metrics.test_akut_recall": "akut_rec",
         "metrics.test_akut_precision": "akut_prec",
+        "metrics.test_policy_akut_recall_at_precision_0.90": "akut_rec@p90",
         "metrics.test_policy_topic_ece_calibrated": "ece",
         "metrics.test_policy_topic_coverage": "coverage",
         "metrics.swefaq_topic_macro_f1": "swefaq_f1",

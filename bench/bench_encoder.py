@@ -12,7 +12,8 @@ Measured, one after the other in this process:
   (b) SentenceEncoder fp32, batched with length bucketing;
   (c) SentenceEncoder int8 (dynamic quantisation), batched with length bucketing;
   (c') the same with the feed-forward output layers kept fp32 (keep_fp32=FFN_OUTPUT);
-  (d) SentenceEncoder int8, one inquiry per call: latency p50/p95 over --single texts.
+  (d) SentenceEncoder int8, one inquiry per call: latency p50/p95 over --single texts;
+  (e), (f) SentenceEncoder in bfloat16, batched and one inquiry per call (fast only with native bf16: AMX).
 
 Accuracy proxies against the fp32 embeddings: mean/min cosine, Pearson correlation of all pairwise
 similarities, and how often a text's nearest neighbour stays the same. Every model is loaded before
@@ -159,6 +160,8 @@ def main() -> None:
     gc.collect()
     e_int8, t_int8, single, _ = encoder_run(model_dir, texts, args.single, quantize=True, **common)  # (c), (d)
     e_mixed, t_mixed, _, _ = encoder_run(model_dir, texts, 0, quantize=True, keep_fp32=FFN_OUTPUT, **common)  # (c')
+    e_bf16, t_bf16, single_bf16, _ = encoder_run(model_dir, texts, args.single, quantize=False, bfloat16=True,
+                                                 **common)  # (e), (f)
 
     n = args.n
     single_ms = np.array(single) * 1e3
@@ -170,16 +173,21 @@ def main() -> None:
         ("(b) encoder fp32, batched+bucketed:    ", t_fp32),
         ("(c) encoder int8, batched+bucketed:    ", t_int8),
         ("(c') int8, FFN output fp32, batched:    ", t_mixed),
+        ("(e) encoder bf16, batched+bucketed:    ", t_bf16),
     )
     for label, seconds in batched:
         print(f"{label} {seconds:7.2f} s  {n / seconds:6.1f} inquiries/s  {t_naive / seconds:.2f}x")
     print(f"(d) encoder int8, one inquiry per call: p50 {np.percentile(single_ms, 50):.1f} ms, "
           f"p95 {np.percentile(single_ms, 95):.1f} ms, mean {single_ms.mean():.1f} ms over {len(single)} texts "
           f"({1e3 / single_ms.mean():.1f} inquiries/s, {t_naive / n * 1e3 / single_ms.mean():.2f}x naive)")
+    bf16_ms = np.array(single_bf16) * 1e3
+    print(f"(f) encoder bf16, one inquiry per call: p50 {np.percentile(bf16_ms, 50):.1f} ms, "
+          f"p95 {np.percentile(bf16_ms, 95):.1f} ms (bf16 is native only with AMX or AVX-512 BF16)")
     print()
     print(f"naive vs encoder fp32 (should be ~1):   {agreement(e_fp32, e_naive)}")
     print(f"int8 vs fp32:                           {agreement(e_fp32, e_int8)}")
     print(f"int8 (FFN output fp32) vs fp32:         {agreement(e_fp32, e_mixed)}")
+    print(f"bf16 vs fp32:                           {agreement(e_fp32, e_bf16)}")
     offdiag = (e_fp32 @ e_fp32.T)[np.triu_indices(n, 1)]
     print(f"for scale: cosine between different texts (fp32) mean {offdiag.mean():.3f}, p5 {np.percentile(offdiag, 5):.3f}")
     print(f"peak RSS {peak_rss_mib():.0f} MiB (whole run; models loaded one after another), "

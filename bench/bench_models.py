@@ -77,12 +77,12 @@ def main() -> None:
     if not models:
         raise SystemExit("no registered models: run `triage train --kind ...` first")
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
-    print(f"{'kind':<14}{'model':<26}{'train_s':>9}{'load_s':>8}{'batch/s':>9}{'p50_ms':>8}{'p95_ms':>8}{'peak_MiB':>10}")
+    print(f"{'kind':<20}{'model':<26}{'train_s':>9}{'load_s':>8}{'batch/s':>9}{'p50_ms':>8}{'p95_ms':>8}{'peak_MiB':>10}")
     context = multiprocessing.get_context("spawn")
     for kind, (uri, train_s) in models.items():
         with context.Pool(1) as pool:
             figures = pool.apply(measure, (uri, args.single))
-        print(f"{kind:<14}{uri:<26}{train_s:>9.0f}{figures['load_s']:>8.1f}{figures['per_s']:>9.1f}"
+        print(f"{kind:<20}{uri:<26}{train_s:>9.0f}{figures['load_s']:>8.1f}{figures['per_s']:>9.1f}"
               f"{figures['p50_ms']:>8.1f}{figures['p95_ms']:>8.1f}{figures['peak_mib']:>10.0f}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 

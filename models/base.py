@@ -35,6 +35,11 @@ class TextModel(Protocol):
     def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]: ...
 
 
+def component_models(model: TextModel) -> list[TextModel]:
+    """The fitted models behind `model`: an ensemble's members, or the model itself."""
+    return list(getattr(model, "members", [model]))
+
+
 @dataclass
 class InquiryClassifier:
     """Raw inquiries in, predictions out: shared text preparation, model, decision policy, red flags."""

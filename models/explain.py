@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from models.base import InquiryClassifier
+from models.base import InquiryClassifier, component_models
 from pipeline.preprocess import prepare_text
 
 WORDS_FEATURE = "words"
@@ -22,7 +22,7 @@ def weighted_words(classifier: InquiryClassifier, channel: str, subject: str | N
                    k: int = 8) -> list[tuple[str, float]] | None:
     """The k words (or word n-grams) with the largest positive contribution to `topic`, strongest first;
     None when the model kind has no readable word features."""
-    members = getattr(classifier.model, "members", [classifier.model])
+    members = component_models(classifier.model)
     model: Any = next((m for m in members if hasattr(m, "features")), classifier.model)
     features, heads = getattr(model, "features", None), getattr(model, "heads", None)
     transformers = dict(getattr(features, "transformer_list", []))

@@ -19,7 +19,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
-from models.base import InquiryClassifier, InquiryText
+from models.base import InquiryClassifier, InquiryText, component_models
 from pipeline.config import REPO_ROOT
 
 CHAMPION = "champion"
@@ -59,7 +59,7 @@ class TriagePyfunc(mlflow.pyfunc.PythonModel):
 
 def encoders_of(classifier: InquiryClassifier) -> list[Any]:
     """The sentence encoders a classifier's model reads through (an ensemble's members included), in order."""
-    models = getattr(classifier.model, "members", [classifier.model])
+    models = component_models(classifier.model)
     return [m.encoder for m in models if getattr(m, "encoder", None) is not None]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.base import InquiryClassifier, InquiryText, TextModel
+from models.base import InquiryClassifier, InquiryText, TextModel, component_models
 from models.baseline import TfidfTriageModel
 from models.calibration import fit_policy, policy_report, suggestion_policy
 from models.evaluate import confusion_matrix_png, evaluate_items, per_topic_table
@@ -126,7 +126,7 @@ def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None 
     classifier, dev_policy = build_classifier(config, model, sets["dev"], red_flags)
 
     metrics: dict[str, float] = {"train_seconds": fit_seconds}
-    history = next((m.history for m in getattr(model, "members", [model]) if getattr(m, "history", None)), None)
+    history = next((m.history for m in component_models(model) if getattr(m, "history", None)), None)
     if history:  # e5-finetune's epochs
         metrics["finetune_epochs"] = float(len(history))
         metrics["finetune_best_epoch"] = float(max(history, key=lambda record: record.score).epoch)
@@ -143,7 +143,7 @@ def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None 
             report = policy_report(classifier.policy, topic_proba, _indices(items, "topic", model.topic_labels),
                                    urgency_proba, _indices(items, "urgency", model.urgency_labels))
             metrics.update({f"test_policy_{metric}": value for metric, value in report.items()})
-    for member in getattr(model, "members", [model]):
+    for member in component_models(model):
         if hasattr(member, "cache"):
             member.cache = None  # the registered model encodes afresh; the training cache stays on this machine
     # Throughput of the whole classifier (preparation, model, policy, red flags) as it will be served.

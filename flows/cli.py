@@ -235,7 +235,8 @@ def train(
     alias: Annotated[str, typer.Option(help="Registry alias the new version takes ('' for none); the first model of "
                                             "all becomes champion.")] = "challenger",
     kind: Annotated[str | None, typer.Option(help=f"Model kind ({', '.join(MODEL_KINDS)}); default from training.yaml.")] = None,
-    feedback: Annotated[Path | None, typer.Option(help="Handler feedback to train on too (corpus JSON Lines).")] = None,
+    feedback: Annotated[Path | None, typer.Option(help="Handler feedback to train on too (corpus JSON Lines); default: "
+                                                       "the case store's corrections older than feedback.holdout_days.")] = None,
 ) -> None:
     """Train the configured model on the corpus (and handler feedback), log it to MLflow and register it."""
     settings = _settings()
@@ -433,7 +434,8 @@ def quarantine_retry(source: Annotated[str | None, typer.Option(help="Only this 
 
 @app.command()
 def promote(
-    feedback: Annotated[Path | None, typer.Option(help="Recent handler feedback, JSON Lines in the corpus format.")] = None,
+    feedback: Annotated[Path | None, typer.Option(help="Recent handler feedback, JSON Lines in the corpus format; default: "
+                                                       "the case store's corrections of the last feedback.holdout_days.")] = None,
 ) -> None:
     """Challenger vs champion on the frozen test split (and feedback); promote only if it is not worse."""
     settings = _settings()

@@ -14,6 +14,7 @@ from models import tracking
 from models.promotion import FEEDBACK_SET, TEST_SET, decide, score_sets
 from pipeline.config import load_training
 from pipeline.corpus import load_items, load_split
+from pipeline.feedback import FROM_CASE_STORE, FROM_FILE, NO_FEEDBACK, as_items, store_corrections
 
 
 @task
@@ -33,13 +34,20 @@ def compare_challenger(config_dir: str, tracking_uri: str, feedback_path: str | 
     if skipped:
         return {"model": name, "challenger": challenger_version, "champion": champion_version, "skipped": skipped}
     sets = {TEST_SET: load_split(config.corpus_path(), "test")}
+    feedback_source = NO_FEEDBACK
     if feedback_path:
-        sets[FEEDBACK_SET] = load_items(Path(feedback_path))
+        sets[FEEDBACK_SET], feedback_source = load_items(Path(feedback_path)), FROM_FILE
+    elif config.feedback.from_case_store:
+        # The corrections of the last holdout_days days: training kept them out, so no candidate has seen them.
+        _, recent = store_corrections(Path(config_dir), config.feedback.holdout_days)
+        if recent:
+            sets[FEEDBACK_SET], feedback_source = as_items(recent), FROM_CASE_STORE
     challenger_scores = score_sets(tracking.load_classifier(f"models:/{name}/{challenger_version}"), sets)
     champion_scores = (score_sets(tracking.load_classifier(f"models:/{name}/{champion_version}"), sets)
                        if champion_version else None)
     decision = decide(challenger_scores, champion_scores, config.promotion)
-    return {"model": name, "challenger": challenger_version, "champion": champion_version, **asdict(decision)}
+    return {"model": name, "challenger": challenger_version, "champion": champion_version,
+            "feedback_source": feedback_source, "feedback_cases": len(sets.get(FEEDBACK_SET, [])), **asdict(decision)}
 
 
 @task(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2))
@@ -59,7 +67,9 @@ def record_decision(config_dir: str, tracking_uri: str, artifact_root: str, outc
         config.experiment + tracking.OPERATIONS_SUFFIX, Path(artifact_root), f"promote {name} v{challenger}",
         params={"model": name, "challenger_version": challenger, "champion_version": champion or "none",
                 "decision": verdict, "min_akut_recall": config.promotion.min_akut_recall,
-                "max_topic_f1_drop": config.promotion.max_topic_f1_drop},
+                "max_topic_f1_drop": config.promotion.max_topic_f1_drop,
+                "feedback_source": outcome.get("feedback_source", NO_FEEDBACK),
+                "feedback_cases": outcome.get("feedback_cases", 0)},
         metrics=outcome["metrics"], tags={"operation": "promotion", "promotion_reason": outcome["reason"][:5000]},
         texts={"promotion.md": decision_markdown(outcome)},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -12,16 +13,18 @@ from models import tracking
 from models.model_card import CARD_FILE, ModelCardFacts, render
 from models.train import train_and_evaluate, write_artifacts
 from pipeline.config import TrainingConfig, load_taxonomy, load_training
-from pipeline.corpus import SPLITS, load_items, load_split, write_jsonl
-from pipeline.feedback import FeedbackMerge, merge_feedback
+from pipeline.corpus import SPLITS, CorpusItem, load_items, load_split, write_jsonl
+from pipeline.feedback import FROM_CASE_STORE, FROM_FILE, NO_FEEDBACK, FeedbackMerge, as_items, merge_feedback, store_corrections
 from pipeline.red_flags import RedFlagMatcher, load_red_flags
 
 
-def _with_feedback(config: TrainingConfig, feedback_path: str, workspace: Path) -> tuple[TrainingConfig, FeedbackMerge]:
-    """A corpus folder whose train split also holds the handler feedback; dev and test are copied unchanged."""
+def _with_feedback(config: TrainingConfig, feedback: Sequence[CorpusItem], workspace: Path
+                   ) -> tuple[TrainingConfig, FeedbackMerge]:
+    """A corpus folder whose train split also holds the handler feedback (each added or relabelled item
+    `config.feedback.weight` times); dev and test are copied unchanged."""
     source = config.corpus_path()
     held_out = load_split(source, "dev") + load_split(source, "test")
-    merge = merge_feedback(load_split(source, "train"), load_items(Path(feedback_path)), held_out)
+    merge = merge_feedback(load_split(source, "train"), feedback, held_out, weight=config.feedback.weight)
     corpus = workspace / "corpus"
     write_jsonl(corpus / "train.jsonl", (item.model_dump() for item in merge.train))
     for split in ("dev", "test"):
@@ -37,14 +40,28 @@ def train_and_register(config_dir: str, tracking_uri: str, artifact_root: str, a
         config = config.model_copy(update={"model_kind": model_kind})
     taxonomy = load_taxonomy(Path(config_dir))
     red_flags = RedFlagMatcher.from_config(load_red_flags(Path(config_dir)))
+    feedback: list[CorpusItem] = []
+    source, recent = NO_FEEDBACK, 0
+    if feedback_path:
+        feedback, source = load_items(Path(feedback_path)), FROM_FILE
+    elif config.feedback.from_case_store:
+        older, newer = store_corrections(Path(config_dir), config.feedback.holdout_days)
+        feedback, recent = as_items(older), len(newer)
+        if older or newer:
+            source = FROM_CASE_STORE
+            get_run_logger().info("case store: %d correction(s) to train on, %d of the last %d days kept out for "
+                                  "promotion", len(feedback), recent, config.feedback.holdout_days)
     with tempfile.TemporaryDirectory() as workspace:
-        feedback_params: dict[str, object] = {}
+        feedback_params: dict[str, object] = {
+            "feedback_source": source, "feedback_weight": config.feedback.weight, "feedback_added": 0,
+            "feedback_relabelled": 0, "feedback_held_out_overlap": 0, "feedback_in_holdout": recent}
         feedback_cases = 0
-        if feedback_path:
-            config, merge = _with_feedback(config, feedback_path, Path(workspace))
+        # With nothing to add, the corpus is trained on as it is (the same files, the same dataset hash).
+        if feedback:
+            config, merge = _with_feedback(config, feedback, Path(workspace))
             feedback_cases = merge.added + merge.relabelled
-            feedback_params = {"feedback_added": merge.added, "feedback_relabelled": merge.relabelled,
-                               "feedback_held_out_overlap": merge.held_out_overlap}
+            feedback_params.update({"feedback_added": merge.added, "feedback_relabelled": merge.relabelled,
+                                    "feedback_held_out_overlap": merge.held_out_overlap})
         result = train_and_evaluate(config, red_flags, Path(model_cache), taxonomy, progress=get_run_logger().info)
         tracking.configure(tracking_uri, config.experiment, Path(artifact_root))
         corpus_dir = config.corpus_path()

@@ -13,6 +13,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from models.calibration import DecisionPolicy
+from models.familiarity import FamiliarityIndex
 from pipeline.domain import Prediction
 from pipeline.preprocess import prepare_text
 from pipeline.red_flags import RedFlagMatcher, apply_red_flags
@@ -48,12 +49,24 @@ class InquiryClassifier:
     version: str
     policy: DecisionPolicy | None = None
     red_flags: RedFlagMatcher | None = None
+    # Similarity to the training texts, for the policy's guard against unfamiliar text.
+    familiarity: FamiliarityIndex | None = None
+
+    def model_outputs(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Raw (topic, urgency) probabilities of prepared texts, and each ensemble member's top topic index
+        (members x texts) when the policy asks for member agreement, else None. One pass of every member."""
+        per_member = getattr(self.model, "predict_member_proba", None)
+        if self.policy is None or not self.policy.review_on_member_disagreement or per_member is None:
+            return *self.model.predict_proba(texts), None
+        member_proba = per_member(texts)
+        topic_proba, urgency_proba = self.model.combine(member_proba)  # type: ignore[attr-defined]
+        return topic_proba, urgency_proba, np.stack([np.argmax(topic, axis=1) for topic, _ in member_proba])
 
     def predict(self, inquiries: Sequence[InquiryText]) -> list[Prediction]:
         if not inquiries:
             return []
         texts = [prepare_text(i.channel, i.subject, i.body) for i in inquiries]
-        topic_proba, urgency_proba = self.model.predict_proba(texts)
+        topic_proba, urgency_proba, member_topics = self.model_outputs(texts)
         if self.policy is None:
             predictions = [self._argmax_prediction(tp, up) for tp, up in zip(topic_proba, urgency_proba, strict=True)]
         else:
@@ -67,7 +80,9 @@ class InquiryClassifier:
                     needs_review=decision.needs_review,
                     review_reasons=list(decision.review_reasons),
                 )
-                for decision in self.policy.decide(topic_proba, urgency_proba)
+                for decision in self.policy.decide(
+                    topic_proba, urgency_proba, member_topics=member_topics,
+                    familiarity=self.familiarity.similarity(texts) if self.familiarity is not None else None)
             ]
         if self.red_flags is None:
             return predictions

@@ -434,6 +434,11 @@ class DecisionPolicy:
     target_precision: float = 0.90
     target_recall: float = 0.95
     akut_label: str = "akut"
+    # Guards against text unlike the training data, where calibrated confidence is no longer trustworthy: a
+    # person sorts an inquiry whose similarity to the training texts is below `min_familiarity`, or whose
+    # ensemble members disagree on the topic. None / False: the guard is off.
+    min_familiarity: float | None = None
+    review_on_member_disagreement: bool = False
 
     def _urgency(self, urgency_cal: np.ndarray) -> np.ndarray:
         if self.akut_threshold is None or self.akut_label not in self.urgency_labels:
@@ -451,7 +456,10 @@ class DecisionPolicy:
             raise ValueError(f"{len(topic)} topic rows but {len(urgency)} urgency rows")
         return self.topic_calibrator.transform(topic), self.urgency_calibrator.transform(urgency)
 
-    def decide(self, topic_probs_raw: np.ndarray, urgency_probs_raw: np.ndarray) -> list[Decision]:
+    def decide(self, topic_probs_raw: np.ndarray, urgency_probs_raw: np.ndarray, *,
+               familiarity: np.ndarray | None = None, member_topics: np.ndarray | None = None) -> list[Decision]:
+        """Decisions per row. `familiarity` (similarity to the training texts, one per row) and `member_topics`
+        (each ensemble member's top topic index, members x rows) feed the guards when the policy has them on."""
         topic_cal, urgency_cal = self.calibrate(topic_probs_raw, urgency_probs_raw)
         pred, conf, second, margin = _top2(topic_cal)
         urgency_pred = self._urgency(urgency_cal)
@@ -470,6 +478,14 @@ class DecisionPolicy:
                 reasons.append(f"topic confidence {conf[i]:.2f} < threshold {threshold:.2f} for {topic}")
             if second_topic is not None and margin[i] < self.min_margin - _EPS:
                 reasons.append(f"margin {margin[i]:.2f} to second topic {second_topic} < {self.min_margin:.2f}")
+            if self.min_familiarity is not None and familiarity is not None \
+                    and familiarity[i] < self.min_familiarity - _EPS:
+                reasons.append(f"texten liknar inget i träningsdata (likhet {familiarity[i]:.2f} < "
+                               f"{self.min_familiarity:.2f})")
+            if self.review_on_member_disagreement and member_topics is not None \
+                    and len(set(member_topics[:, i].tolist())) > 1:
+                named = " / ".join(dict.fromkeys(self.topic_labels[k] for k in member_topics[:, i]))
+                reasons.append(f"modellerna är oeniga om ämnet ({named})")
             decisions.append(Decision(
                 topic=topic,
                 topic_confidence=float(conf[i]),

@@ -28,9 +28,15 @@ class EnsembleModel:
         self.topic_labels = first.topic_labels
         self.urgency_labels = first.urgency_labels
 
-    def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        topic, urgency = 0.0, 0.0
-        for weight, member in zip(self.weights, self.members, strict=True):
-            member_topic, member_urgency = member.predict_proba(texts)
-            topic, urgency = topic + weight * member_topic, urgency + weight * member_urgency
+    def predict_member_proba(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each member's (topic, urgency) probabilities, in member order."""
+        return [member.predict_proba(texts) for member in self.members]
+
+    def combine(self, member_proba: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """The weighted average of the members' probabilities, head by head."""
+        topic = sum(weight * t for weight, (t, _) in zip(self.weights, member_proba, strict=True))
+        urgency = sum(weight * u for weight, (_, u) in zip(self.weights, member_proba, strict=True))
         return np.asarray(topic), np.asarray(urgency)
+
+    def predict_proba(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        return self.combine(self.predict_member_proba(texts))

@@ -44,18 +44,49 @@ def evaluate(predictions: Sequence[Prediction], topics: Sequence[str], urgencies
     return metrics
 
 
+def routing_metrics(predictions: Sequence[Prediction], topics: Sequence[str], n_bins: int = 15) -> dict[str, float]:
+    """What routing without a person would do: the share the policy auto-routes (`auto_share`), the topic
+    precision among those (`auto_precision`, left out when none is), and the top-label topic ECE of the served
+    confidences. Guards (unfamiliar text, member disagreement) count, as they do in routing."""
+    if not predictions:
+        return {}
+    correct = np.array([p.topic == t for p, t in zip(predictions, topics, strict=True)])
+    auto = np.array([not p.needs_review for p in predictions])
+    confidence = np.array([p.topic_confidence for p in predictions])
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    ece = sum(abs(correct[bins == b].mean() - confidence[bins == b].mean()) * (bins == b).sum()
+              for b in range(n_bins) if (bins == b).any()) / len(predictions)
+    metrics = {"auto_share": float(auto.mean()), "topic_ece": float(ece)}
+    if auto.any():
+        metrics["auto_precision"] = float(correct[auto].mean())
+    return metrics
+
+
+def genre_of(item: CorpusItem) -> str | None:
+    """The genre of a real text (`source` "real:<genre>:<publisher>"), None for written items."""
+    parts = item.source.split(":")
+    return parts[1] if parts[0] == "real" and len(parts) > 1 else None
+
+
 def evaluate_items(items: Sequence[CorpusItem], predictions: Sequence[Prediction]) -> dict[str, float]:
-    """`evaluate` on the whole set, plus topic macro-F1 and akut recall per slice (slice_<name>_...)."""
+    """`evaluate` and `routing_metrics` on the whole set, plus per slice (slice_<name>_...): topic macro-F1 and
+    akut recall per channel, language and length, and accuracy and routing per genre of real text."""
     metrics = evaluate(predictions, [i.topic for i in items], [i.urgency for i in items])
-    for name, member in SLICES.items():
+    metrics.update(routing_metrics(predictions, [i.topic for i in items]))
+    slices: dict[str, tuple[Callable[[CorpusItem], bool], tuple[str, ...]]] = {
+        name: (member, ("topic_macro_f1", "akut_recall", "n")) for name, member in SLICES.items()}
+    for genre in sorted({g for g in map(genre_of, items) if g}):
+        slices[f"genre_{genre}"] = (lambda i, g=genre: genre_of(i) == g,
+                                    ("topic_accuracy", "auto_share", "auto_precision", "n"))
+    for name, (member, wanted) in slices.items():
         chosen = [n for n, item in enumerate(items) if member(item)]
         if not chosen:
             continue
-        sliced = evaluate([predictions[n] for n in chosen], [items[n].topic for n in chosen],
-                          [items[n].urgency for n in chosen])
-        for metric in ("topic_macro_f1", "akut_recall", "n"):
-            if metric in sliced:
-                metrics[f"slice_{name}_{metric}"] = sliced[metric]
+        chosen_predictions = [predictions[n] for n in chosen]
+        chosen_topics = [items[n].topic for n in chosen]
+        sliced = evaluate(chosen_predictions, chosen_topics, [items[n].urgency for n in chosen])
+        sliced.update(routing_metrics(chosen_predictions, chosen_topics))
+        metrics.update({f"slice_{name}_{metric}": sliced[metric] for metric in wanted if metric in sliced})
     return metrics
 
 

@@ -16,7 +16,9 @@ HEADLINE_METRICS = {
     "urgency_macro_f1": "urgency macro-F1",
     "akut_recall": "akut recall",
     "akut_precision": "akut precision",
-    "review_share": "share to manual triage",
+    "auto_share": "share routed without a person",
+    "auto_precision": "topic precision of those routed without a person",
+    "topic_ece": "topic calibration error (ECE)",
     "n": "inquiries",
 }
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,10 @@ from models.base import InquiryClassifier, InquiryText, TextModel, component_mod
 from models.baseline import TfidfTriageModel
 from models.calibration import fit_policy, policy_report, suggestion_policy
 from models.evaluate import confusion_matrix_png, evaluate_items, per_topic_table
+from models.familiarity import FamiliarityIndex
 from pipeline.config import Taxonomy, TrainingConfig
-from pipeline.corpus import CorpusItem, load_items, load_split
+from pipeline.corpus import CorpusItem, load_split
+from pipeline.external import load_external
 from pipeline.preprocess import prepare_text
 from pipeline.red_flags import RedFlagMatcher
 
@@ -88,22 +90,30 @@ def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path
     return EmbeddingHeadModel(encoder, config.e5_head, seed=config.seed, cache=cache).fit(texts, topics, urgencies)
 
 
-def evaluation_sets(config: TrainingConfig) -> dict[str, list[CorpusItem]]:
-    """The sets every model is scored on: dev and test of the corpus, then each external set."""
+def evaluation_sets(config: TrainingConfig) -> tuple[dict[str, list[CorpusItem]], dict[str, int]]:
+    """The sets every model is scored on: dev and test of the corpus, then each external set with text here;
+    and per external set, how many of its records have no text on this machine (see pipeline/external.py)."""
     corpus_dir = config.corpus_path()
     sets = {split: load_split(corpus_dir, split) for split in ("dev", "test")}
-    sets.update({name: load_items(path) for name, path in config.external_paths().items()})
-    return sets
+    missing = {}
+    for name, path in config.external_paths().items():
+        external = load_external(path)
+        missing[name] = external.missing
+        if external.items:
+            sets[name] = external.items
+    return sets, missing
 
 
-def build_classifier(config: TrainingConfig, model: TextModel, dev: list[CorpusItem],
+def build_classifier(config: TrainingConfig, model: TextModel, train: list[CorpusItem], dev: list[CorpusItem],
                      red_flags: RedFlagMatcher | None) -> tuple[InquiryClassifier, dict[str, float]]:
     """Wrap a fitted model with the decision policy fitted on dev; returns it and the policy's dev report.
-    The zero-shot kind, meant for a municipality without labels, fits nothing: it only suggests."""
+    The guard against unfamiliar text indexes the train texts, and its floor is the dev similarity quantile
+    the config names. The zero-shot kind, meant for a municipality without labels, fits nothing: it only suggests."""
     if config.model_kind == "zero-shot":
         policy = suggestion_policy(model.topic_labels, model.urgency_labels)
         return InquiryClassifier(model, version="candidate", policy=policy, red_flags=red_flags), {}
-    topic_proba, urgency_proba = model.predict_proba(prepared_texts(dev))
+    dev_texts = prepared_texts(dev)
+    topic_proba, urgency_proba = model.predict_proba(dev_texts)
     params = config.policy
     policy, report = fit_policy(
         topic_proba, [i.topic for i in dev], urgency_proba, [i.urgency for i in dev],
@@ -111,7 +121,15 @@ def build_classifier(config: TrainingConfig, model: TextModel, dev: list[CorpusI
         target_precision=params.target_precision, target_recall=params.akut_target_recall,
         method=params.calibration, min_support=params.threshold_min_support,
     )
-    return InquiryClassifier(model, version="candidate", policy=policy, red_flags=red_flags), report
+    familiarity = None
+    if params.unfamiliar_quantile is not None:
+        familiarity = FamiliarityIndex().fit(prepared_texts(train))
+        floor = float(np.quantile(familiarity.similarity(dev_texts), params.unfamiliar_quantile))
+        policy = replace(policy, min_familiarity=floor)
+        report["min_familiarity"] = floor
+    policy = replace(policy, review_on_member_disagreement=params.review_on_member_disagreement)
+    return InquiryClassifier(model, version="candidate", policy=policy, red_flags=red_flags,
+                             familiarity=familiarity), report
 
 
 def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None = None,
@@ -119,13 +137,14 @@ def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None 
                        progress: Callable[[str], None] | None = None) -> TrainingResult:
     """Fit on train, fit the policy on dev, and score every evaluation set (metrics prefixed by set name)."""
     train = load_split(config.corpus_path(), "train")
-    sets = evaluation_sets(config)
+    sets, missing_texts = evaluation_sets(config)
     started = time.perf_counter()
     model = fit_model(config, train, model_cache, dev=sets["dev"], taxonomy=taxonomy, progress=progress)
     fit_seconds = time.perf_counter() - started
-    classifier, dev_policy = build_classifier(config, model, sets["dev"], red_flags)
+    classifier, dev_policy = build_classifier(config, model, train, sets["dev"], red_flags)
 
     metrics: dict[str, float] = {"train_seconds": fit_seconds}
+    metrics.update({f"{name}_n_missing_text": float(n) for name, n in missing_texts.items() if n})
     history = next((m.history for m in component_models(model) if getattr(m, "history", None)), None)
     if history:  # e5-finetune's epochs
         metrics["finetune_epochs"] = float(len(history))
@@ -135,7 +154,6 @@ def train_and_evaluate(config: TrainingConfig, red_flags: RedFlagMatcher | None 
     for name, items in sets.items():
         predictions = classifier.predict(as_inquiry_texts(items))
         metrics.update({f"{name}_{metric}": value for metric, value in evaluate_items(items, predictions).items()})
-        metrics[f"{name}_review_share"] = float(np.mean([p.needs_review for p in predictions]))
         pairs[name] = ([i.topic for i in items], [p.topic for p in predictions])
         if name == "test":
             topic_proba, urgency_proba = model.predict_proba(prepared_texts(items))

@@ -460,7 +460,8 @@ class CaseWork:
 
     def feedback_records(self) -> Iterator[dict[str, Any]]:
         """One corpus record (data/corpus format, redacted text) per case a person corrected the topic or
-        urgency of; the labels are the case's current human-or-model values, and `corrected` names the human ones."""
+        urgency of; the labels are the case's current human-or-model values, and `corrected` names the human ones.
+        `received_at` (ISO 8601, UTC) dates the inquiry, so training can keep the most recent corrections apart."""
         query = (select(CaseRow).join(InquiryRow)
                  .where(or_(CaseRow.human_topic.is_not(None), CaseRow.human_urgency.is_not(None)))
                  .order_by(InquiryRow.received_at, CaseRow.id))
@@ -474,6 +475,7 @@ class CaseWork:
                     "lang": inquiry.language or "sv", "topic": row.topic, "urgency": row.urgency,
                     "source": f"feedback:{self.tenant.tenant}:{row.id}", "corrected": corrected,
                     "model_version": row.model_version,
+                    "received_at": _utc(inquiry.received_at).isoformat(),  # type: ignore[union-attr]
                 }
 
 

@@ -260,6 +260,11 @@ class PolicyParams(_Strict):
     # With about 16 dev items per topic, per-topic thresholds overfit; below this many predictions a topic
     # shares one threshold fitted on all topics pooled.
     threshold_min_support: int = Field(default=30, ge=1)
+    # Guards for text unlike the training data (models/familiarity.py). The share of dev inquiries, least similar
+    # to the train texts, whose similarity sets the floor below which a person sorts the case (None: off).
+    unfamiliar_quantile: float | None = Field(default=0.05, ge=0, lt=1)
+    # An ensemble whose members name different topics sends the case to a person.
+    review_on_member_disagreement: bool = True
 
 
 BUILTIN_E5 = "multilingual-e5-small"
@@ -339,6 +344,17 @@ class PromotionParams(_Strict):
     min_feedback: int = Field(default=20, ge=1)
 
 
+class FeedbackParams(_Strict):
+    """How handlers' corrections from the case store flow back into training and promotion (pipeline/feedback.py)."""
+
+    # Each correction counts this many times in the train split: it is the kommun's own real mail.
+    weight: int = Field(default=3, ge=1)
+    # Corrections of the most recent N days are never trained on; promotion judges on them.
+    holdout_days: int = Field(default=14, ge=0)
+    # Without a feedback file, train and promote read the corrections from the case store themselves.
+    from_case_store: bool = True
+
+
 class TrainingConfig(_Strict):
     model_kind: ModelKind = "tfidf"
     corpus_dir: Path = Path("data/corpus")
@@ -354,6 +370,7 @@ class TrainingConfig(_Strict):
     ensemble: EnsembleParams = EnsembleParams()
     policy: PolicyParams = PolicyParams()
     promotion: PromotionParams = PromotionParams()
+    feedback: FeedbackParams = FeedbackParams()
 
     def model_params(self) -> dict[str, object]:
         """The parameters of the configured kind, flat, for tracking."""

@@ -53,23 +53,38 @@ def counts_markdown(corpus_dir: Path, topics: Sequence[str]) -> str:
 
 
 SCORE_COLUMNS = ("topic_macro_f1", "topic_accuracy", "urgency_macro_f1", "akut_recall", "akut_precision",
-                 "review_share", "n")
+                 "auto_share", "auto_precision", "topic_ece", "n")
+GENRE_COLUMNS = ("topic_accuracy", "auto_share", "auto_precision", "n")
+
+
+def _cell(metric: str, value: float | None) -> str:
+    return "–" if value is None else str(int(value)) if metric == "n" else f"{value:.3f}"
 
 
 def scores_markdown(metrics: dict[str, float], sets: Sequence[str], train_size: int) -> str:
-    """The baseline's scores per evaluation set; a metric a set cannot have (no akut case) shows as '–'."""
-
-    def cell(metric: str, value: float | None) -> str:
-        return "–" if value is None else str(int(value)) if metric == "n" else f"{value:.3f}"
-
-    return "\n\n".join([
+    """The baseline's scores per evaluation set, and per genre where a set holds real text; a metric a set cannot
+    have (no akut case, nothing auto-routed) shows as '–'."""
+    parts = [
         "### Baseline scores (`triage data card`)",
         f"Model: the baseline `tfidf` with the parameters of `configs/training.yaml`, trained on train ({train_size}), "
         "with its decision policy "
-        "(calibration, thresholds, akut threshold) fitted on dev and the red-flag rules of `configs/red_flags.yaml`. "
-        "`review_share` is the share sent to manual triage.",
-        _table(["set", *SCORE_COLUMNS], [(s, *(cell(m, metrics.get(f"{s}_{m}")) for m in SCORE_COLUMNS)) for s in sets]),
-    ])
+        "(calibration, thresholds, akut threshold, guards against unfamiliar text) fitted on dev and the red-flag "
+        "rules of `configs/red_flags.yaml`. `auto_share` is the share routed without a person, `auto_precision` the "
+        "topic precision among those, `topic_ece` the calibration error of the topic confidence.",
+        _table(["set", *SCORE_COLUMNS], [(s, *(_cell(m, metrics.get(f"{s}_{m}")) for m in SCORE_COLUMNS))
+                                         for s in sets if f"{s}_n" in metrics]),
+    ]
+    genres = sorted({(s, key.removeprefix(f"{s}_slice_genre_").removesuffix("_n")) for s in sets for key in metrics
+                     if key.startswith(f"{s}_slice_genre_") and key.endswith("_n")})
+    if genres:
+        parts.append(_table(["set", "genre", *GENRE_COLUMNS],
+                            [(s, g, *(_cell(m, metrics.get(f"{s}_slice_genre_{g}_{m}")) for m in GENRE_COLUMNS))
+                             for s, g in genres]))
+    missing = [f"{s}: {int(metrics[f'{s}_n_missing_text'])}" for s in sets if f"{s}_n_missing_text" in metrics]
+    if missing:
+        parts.append("Records without their text on the machine that made this card (not scored): "
+                     + ", ".join(missing) + ".")
+    return "\n\n".join(parts)
 
 
 def replace_generated(text: str, generated: str) -> str:

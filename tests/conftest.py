@@ -102,7 +102,8 @@ def tiny_classifier(tiny_config, tiny_model):
     from pipeline.red_flags import RedFlagMatcher, load_red_flags
 
     red_flags = RedFlagMatcher.from_config(load_red_flags(CONFIG_DIR))
-    classifier, _ = build_classifier(tiny_config, tiny_model, load_split(CORPUS_DIR, "dev"), red_flags)
+    classifier, _ = build_classifier(tiny_config, tiny_model, load_split(CORPUS_DIR, "train"),
+                                     load_split(CORPUS_DIR, "dev"), red_flags)
     classifier.version = "test/1"
     return classifier
 
@@ -115,9 +116,10 @@ def e5_head_classifier(tmp_path_factory, tiny_config):
     from pipeline.red_flags import RedFlagMatcher, load_red_flags
 
     config = tiny_config.model_copy(update={"model_kind": "e5-head"})
-    model = fit_model(config, load_split(CORPUS_DIR, "train"), tmp_path_factory.mktemp("model-cache"))
+    train = load_split(CORPUS_DIR, "train")
+    model = fit_model(config, train, tmp_path_factory.mktemp("model-cache"))
     red_flags = RedFlagMatcher.from_config(load_red_flags(CONFIG_DIR))
-    classifier, _ = build_classifier(config, model, load_split(CORPUS_DIR, "dev"), red_flags)
+    classifier, _ = build_classifier(config, model, train, load_split(CORPUS_DIR, "dev"), red_flags)
     classifier.version = "test-e5/1"
     return classifier
 

@@ -20,9 +20,11 @@ def write_tiny_configs(target: Path, name: str, **promotion: float) -> Path:
 
 
 @pytest.fixture
-def lifecycle_env(tmp_path) -> dict[str, str]:
+def lifecycle_env(tmp_path, monkeypatch) -> dict[str, str]:
     var = tmp_path / "var"
     var.mkdir()
+    # The train and promote flows read handlers' corrections from the environment's case store: this one.
+    monkeypatch.setenv("TRIAGE_DATABASE_URL", f"sqlite:///{var / 'cases.db'}")
     return {
         "config_dir": str(write_tiny_configs(tmp_path / "configs", "life-triage", min_akut_recall=0.5)),
         "tracking_uri": f"sqlite:///{var / 'mlflow.db'}",

@@ -221,6 +221,26 @@ def test_decide_flags_low_confidence_and_small_margins_with_reasons():
     assert set(never.urgency_probabilities) == set(URGENCIES)
 
 
+def test_decide_sends_unfamiliar_text_and_member_disagreement_to_a_person():
+    from dataclasses import replace
+
+    topic = np.array([[0.90, 0.05, 0.05]] * 3)
+    urgency = np.array([[0.05, 0.05, 0.80, 0.10]] * 3)
+    policy = replace(_hand_policy(), min_familiarity=0.2, review_on_member_disagreement=True)
+    familiarity = np.array([0.5, 0.1, 0.5])
+    member_topics = np.array([[0, 0, 0], [0, 0, 1]])  # two members; they disagree on the third text only
+    familiar, unfamiliar, disputed = policy.decide(topic, urgency, familiarity=familiarity, member_topics=member_topics)
+
+    assert not familiar.needs_review
+    assert unfamiliar.needs_review
+    assert unfamiliar.review_reasons == ("texten liknar inget i träningsdata (likhet 0.10 < 0.20)",)
+    assert disputed.needs_review
+    assert disputed.review_reasons == ("modellerna är oeniga om ämnet (avfall / gata_trafik)",)
+    # Guards switched off: the same inputs are routed on confidence alone.
+    assert not any(d.needs_review for d in _hand_policy().decide(topic, urgency, familiarity=familiarity,
+                                                                 member_topics=member_topics))
+
+
 def test_decide_rejects_matrices_of_the_wrong_width():
     with pytest.raises(ValueError):
         _hand_policy().decide(np.full((1, 4), 0.25), np.full((1, 4), 0.25))

@@ -7,7 +7,9 @@ The guard settings are the share of dev text whose familiarity sets the floor (`
 on ensemble member disagreement. The real sets choose the setting; nothing here fits on them.
 
     .venv/bin/python bench/bench_guards.py --kind ensemble
-    .venv/bin/python bench/bench_guards.py --kind tfidf --corpus-dir /tmp/corpus-at-47fe33d   # an older corpus
+    .venv/bin/python bench/bench_guards.py --external old_test=/tmp/old/corpus/test.jsonl   # one more set to score
+    TRIAGE_CONFIG_DIR=/tmp/old/configs .venv/bin/python bench/bench_guards.py --corpus-dir /tmp/old/corpus \
+        --external realtext=data/external/realtext_labelled.jsonl       # an older recipe and corpus (README)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import f1_score
 
 from models.calibration import fit_policy
 from models.evaluate import routing_metrics
@@ -34,6 +37,8 @@ def main() -> None:
     parser.add_argument("--kind", default="ensemble")
     parser.add_argument("--corpus-dir", type=Path, default=None, help="default: the corpus of configs/training.yaml")
     parser.add_argument("--quantiles", default="0,0.02,0.05,0.1")
+    parser.add_argument("--external", action="append", default=[], metavar="NAME=PATH",
+                        help="one more labelled set to score (corpus JSON Lines, or a real set with its text cache)")
     args = parser.parse_args()
 
     settings = Settings()
@@ -41,6 +46,9 @@ def main() -> None:
     if args.corpus_dir is not None:
         config = config.model_copy(update={"corpus_dir": args.corpus_dir.resolve()})
     train = load_split(config.corpus_path(), "train")
+    extra = dict(spec.split("=", 1) for spec in args.external)
+    config = config.model_copy(update={"external_sets": {**config.external_sets,
+                                                         **{name: Path(path).resolve() for name, path in extra.items()}}})
     sets, missing = evaluation_sets(config)
     started = time.perf_counter()
     model = fit_model(config, train, settings.model_cache, dev=sets["dev"], taxonomy=load_taxonomy(settings.config_dir))
@@ -57,6 +65,12 @@ def main() -> None:
         urgency = sum(u for _, u in per_member) / len(per_member)
         outputs[name] = (topic, urgency, np.stack([np.argmax(p, axis=1) for p, _ in per_member]),
                          familiarity.similarity(texts), [i.topic for i in items])
+
+    print("\n| set | n | topic macro-F1 | topic accuracy (argmax) |\n|---|---|---|---|")
+    for name, (topic, _, _, _, truth) in outputs.items():
+        predicted = [model.topic_labels[k] for k in np.argmax(topic, axis=1)]
+        print(f"| {name} | {len(truth)} | {f1_score(truth, predicted, average='macro', zero_division=0):.3f} | "
+              f"{np.mean([p == t for p, t in zip(predicted, truth, strict=True)]):.3f} |")
 
     dev_topic, dev_urgency, _, dev_familiarity, _ = outputs["dev"]
     policy, _ = fit_policy(dev_topic, [i.topic for i in sets["dev"]], dev_urgency, [i.urgency for i in sets["dev"]],

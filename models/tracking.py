@@ -170,7 +170,8 @@ def load_classifier(model_uri: str) -> InquiryClassifier:
 
 
 def runs_table(experiment: str, limit: int = 10) -> pd.DataFrame:
-    """The most recent runs of an experiment with their main test-split metrics, newest first."""
+    """The most recent runs of an experiment with their main test-split and real-text metrics, newest first.
+    `auto` is the share routed without a person (guards included), `auto_prec` the topic precision of those."""
     runs = mlflow.search_runs(experiment_names=[experiment], order_by=["attributes.start_time DESC"],
                               max_results=limit)
     if runs.empty:
@@ -183,7 +184,12 @@ def runs_table(experiment: str, limit: int = 10) -> pd.DataFrame:
         "metrics.test_akut_precision": "akut_prec",
         "metrics.test_policy_akut_recall_at_precision_0.90": "akut_rec@p90",
         "metrics.test_policy_topic_ece_calibrated": "ece",
-        "metrics.test_policy_topic_coverage": "coverage",
+        "metrics.test_auto_share": "auto",
+        "metrics.test_auto_precision": "auto_prec",
+        "metrics.realtext_topic_accuracy": "real_acc",
+        "metrics.realtext_auto_share": "real_auto",
+        "metrics.realtext_auto_precision": "real_auto_prec",
+        "metrics.realtext_topic_ece": "real_ece",
         "metrics.swefaq_topic_macro_f1": "swefaq_f1",
         "metrics.test_throughput_per_s": "per_s",
         "metrics.train_seconds": "train_s",
@@ -195,7 +201,7 @@ def runs_table(experiment: str, limit: int = 10) -> pd.DataFrame:
 
 
 
-# --- champion/challenger, model cards and operational runs (issue 7) ------------------------------------------
+# --- champion/challenger, model cards and operational runs --------------------------------------------------
 
 CHALLENGER = "challenger"
 CHAMPION_HISTORY_TAG = "champion_history"

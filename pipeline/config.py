@@ -264,7 +264,7 @@ class PolicyParams(_Strict):
     # to the train texts, whose similarity sets the floor below which a person sorts the case (None: off).
     unfamiliar_quantile: float | None = Field(default=0.05, ge=0, lt=1)
     # An ensemble whose members name different topics sends the case to a person.
-    review_on_member_disagreement: bool = True
+    review_on_member_disagreement: bool = False
 
 
 BUILTIN_E5 = "multilingual-e5-small"

@@ -42,7 +42,9 @@ MINIMUM_FUNCTION = [
 # Minimum-function cases a kind is known to fail, kept exact (a fixed gap fails the test too, so it is noticed).
 # Neither kind knows that passports are the police's matter: the corpus' utanfor_kommun inquiries are mostly
 # about Skatteverket, Försäkringskassan, CSN and landlords. A gap of the corpus, reported in README.
-KNOWN_GAPS = {"tfidf": {"utanfor_kommun"}, "e5-head": {"utanfor_kommun"}}
+# Since the second writing round, e5-head (frozen embeddings, not the default) also reads a plain question about
+# the contact centre's opening hours as arbete_naringsliv; the default ensemble's members do not.
+KNOWN_GAPS = {"tfidf": {"utanfor_kommun"}, "e5-head": {"utanfor_kommun", "kommun_allmant"}}
 
 
 @pytest.fixture(params=["tfidf", pytest.param("e5-head", marks=pytest.mark.slow)])

@@ -429,7 +429,7 @@ def quarantine_retry(source: Annotated[str | None, typer.Option(help="Only this 
         typer.echo(f"  still failing: {ref}: {reason}")
 
 
-# --- model lifecycle and operations (issue 7) -----------------------------------------------------------------
+# --- model lifecycle and operations ------------------------------------------------------------------------
 
 
 @app.command()
@@ -593,7 +593,7 @@ def demo(
     typer.echo(f"  .venv/bin/mlflow ui --backend-store-uri {settings.tracking_uri} --port 5000")
 
 
-# --- case handlers: web app, users, feedback (issue 6) ----------------------------------------------------------
+# --- case handlers: web app, users, feedback -----------------------------------------------------------------
 
 users_app = typer.Typer(help="Case handlers' accounts.", no_args_is_help=True)
 feedback_app = typer.Typer(help="Human corrections as training labels.", no_args_is_help=True)

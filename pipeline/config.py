@@ -88,7 +88,7 @@ class TopicMapping(_Strict):
     topics: dict[str, str]
 
 
-# --- departments, alerts, referrals and sensitive topics (issue 6) ---
+# --- departments, alerts, referrals and sensitive topics ----------
 
 DEFAULT_SENSITIVE_TOPICS = ("barn_unga_familj", "missbruk_vald", "ekonomiskt_bistand")
 
@@ -162,7 +162,7 @@ class TenantConfig(_Strict):
     review: ReviewRules
     urgency: dict[Literal["akut", "hog", "normal", "lag"], UrgencyRouting]
     mappings: list[TopicMapping] = Field(min_length=1)
-    # issue 6: who owns which queue, which topics are restricted, after-hours alerts and referrals.
+    # Who owns which queue, which topics are restricted, after-hours alerts and referrals.
     departments: dict[str, DepartmentSpec] = {}
     sensitive_topics: list[str] = list(DEFAULT_SENSITIVE_TOPICS)
     office_hours: OfficeHours = OfficeHours()

@@ -68,7 +68,7 @@ class RoutingDecision(BaseModel):
     needs_review: bool
     mapping_version: str
     trace: list[str] = Field(description="Human-readable reasons, in the order the rules applied.")
-    # issue 6: what the decision was made from, so a handler (and an audit) can replay it.
+    # What the decision was made from, so a handler (and an audit) can replay it.
     department: str | None = None
     restricted: bool = Field(default=False, description="Sensitive topic: only the owning department may see it.")
     referral: str | None = Field(default=None, description="The external authority suggested for a referral.")

@@ -67,7 +67,7 @@ class InquiryRow(Base):
 
 class CaseRow(Base):
     __tablename__ = "cases"
-    # issue 6 (migration 0003): queue listings and claim-next read one queue's open cases in priority/due order.
+    # Migration 0003: queue listings and claim-next read one queue's open cases in priority/due order.
     __table_args__ = (Index("ix_cases_queue_order", "queue", "state", "priority", "due_at"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -85,7 +85,7 @@ class CaseRow(Base):
     needs_review: Mapped[bool | None] = mapped_column(Boolean)
     routing: Mapped[dict | None] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # issue 6 (migration 0003): visibility, the handler who holds the case, resolution, human corrections.
+    # Migration 0003: visibility, the handler who holds the case, resolution, human corrections.
     restricted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     claimed_by: Mapped[str | None] = mapped_column(String(100), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -97,7 +97,7 @@ class CaseRow(Base):
     inquiry: Mapped[InquiryRow] = relationship(back_populates="case")
 
 
-# --- users, sessions, audit log and feedback labels (issue 6, migration 0003) ---------------------------------
+# --- users, sessions, audit log and feedback labels (migration 0003) -----------------------------------------
 
 
 class UserRow(Base):
@@ -344,7 +344,7 @@ class CaseStore:
     def dispose(self) -> None:
         self.engine.dispose()
 
-    # --- monitoring (issue 7) ---
+    # --- monitoring ---
 
     def routed_snapshots(self, since: datetime, until: datetime | None = None) -> list[CaseSnapshot]:
         """Routed cases of inquiries ingested in [since, until), as monitoring reads them (no text). A case counts

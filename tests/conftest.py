@@ -187,7 +187,7 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     return directory
 
 
-# --- a real IMAP server (Dovecot) on loopback, for the IMAP source (issue 5) ---------------------------------
+# --- a real IMAP server (Dovecot) on loopback, for the IMAP source ----------------------------------------
 
 
 @pytest.fixture(scope="session")

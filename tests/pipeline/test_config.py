@@ -78,7 +78,7 @@ def test_mapping_in_force_follows_valid_from(tmp_path, taxonomy):
         tenant.mapping_at(date(2020, 1, 1))
 
 
-# --- issue 6: departments, alerts, referral ---------------------------------------------------------------------
+# --- departments, alerts, referral ---------------------------------------------------------------------
 
 
 def test_a_queue_without_department_is_rejected(tmp_path):

@@ -148,15 +148,16 @@ def model_trim(
     target: Annotated[Path, typer.Argument(help="Where the trimmed checkpoint is written.")],
     n_embed: Annotated[int, typer.Option(help="Texts per group whose embeddings are compared.")] = 500,
 ) -> None:
-    """Trim the checkpoint's vocabulary to the pieces that the train split and Swedish and English word lists use,
-    and report size and embedding agreement on the dev split (which the trim never reads)."""
+    """Trim the checkpoint's vocabulary to the pieces that the train split and the word lists use, plus every piece
+    of the Latin, Arabic, Cyrillic and Ge'ez scripts, and report size and embedding agreement on the dev split
+    (which the trim never reads)."""
     settings = _settings()
-    from models.e5_convert import corpus_texts, default_trim_texts, trim_vocabulary
+    from models.e5_convert import KEPT_SCRIPTS, corpus_texts, default_trim_texts, trim_vocabulary
     from pipeline.config import load_training
 
     corpus_dir = guarded(lambda: load_training(settings.config_dir)).corpus_path()
     with step(f"trimming {source} into {target}"):
-        report = trim_vocabulary(source, target, default_trim_texts(corpus_dir),
+        report = trim_vocabulary(source, target, default_trim_texts(corpus_dir), keep_scripts=KEPT_SCRIPTS,
                                  held_out=corpus_texts(corpus_dir, "dev"), n_embed=n_embed)
     typer.echo(report.summary())
 

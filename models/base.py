@@ -15,16 +15,18 @@ import numpy as np
 from models.calibration import DecisionPolicy
 from models.familiarity import FamiliarityIndex
 from pipeline.domain import Prediction
+from pipeline.language import detect_language
 from pipeline.preprocess import prepare_text
 from pipeline.red_flags import RedFlagMatcher, apply_red_flags
 
 
 class InquiryText(NamedTuple):
-    """The raw fields of an inquiry that a classifier reads."""
+    """The raw fields of an inquiry that a classifier reads, and its language when ingestion already named it."""
 
     channel: str
     subject: str | None
     body: str
+    language: str | None = None
 
 
 class TextModel(Protocol):
@@ -66,9 +68,11 @@ class InquiryClassifier:
         if not inquiries:
             return []
         texts = [prepare_text(i.channel, i.subject, i.body) for i in inquiries]
+        languages = [i.language or detect_language(f"{i.subject or ''}\n{i.body}") for i in inquiries]
         topic_proba, urgency_proba, member_topics = self.model_outputs(texts)
         if self.policy is None:
-            predictions = [self._argmax_prediction(tp, up) for tp, up in zip(topic_proba, urgency_proba, strict=True)]
+            predictions = [self._argmax_prediction(tp, up, language)
+                           for tp, up, language in zip(topic_proba, urgency_proba, languages, strict=True)]
         else:
             predictions = [
                 Prediction(
@@ -79,10 +83,12 @@ class InquiryClassifier:
                     model_version=self.version,
                     needs_review=decision.needs_review,
                     review_reasons=list(decision.review_reasons),
+                    language=language,
                 )
-                for decision in self.policy.decide(
-                    topic_proba, urgency_proba, member_topics=member_topics,
-                    familiarity=self.familiarity.similarity(texts) if self.familiarity is not None else None)
+                for decision, language in zip(self.policy.decide(
+                    topic_proba, urgency_proba, member_topics=member_topics, languages=languages,
+                    familiarity=self.familiarity.similarity(texts) if self.familiarity is not None else None),
+                    languages, strict=True)
             ]
         if self.red_flags is None:
             return predictions
@@ -90,18 +96,19 @@ class InquiryClassifier:
 
     def _with_red_flags(self, text: str, prediction: Prediction) -> Prediction:
         """Red flags may raise urgency, never lower it; every hit goes into the trace."""
-        hits = self.red_flags.scan(text) if self.red_flags else []
+        hits = self.red_flags.scan(text, prediction.language) if self.red_flags else []
         if not hits:
             return prediction
         urgency, trace = apply_red_flags(prediction.urgency, hits)
         alerts = sorted({hit.alert for hit in hits if hit.alert})
         return prediction.model_copy(update={"urgency": urgency, "red_flags": trace, "alerts": alerts})
 
-    def _argmax_prediction(self, topic_row: np.ndarray, urgency_row: np.ndarray) -> Prediction:
+    def _argmax_prediction(self, topic_row: np.ndarray, urgency_row: np.ndarray, language: str) -> Prediction:
         return Prediction(
             topic=self.model.topic_labels[int(np.argmax(topic_row))],
             urgency=self.model.urgency_labels[int(np.argmax(urgency_row))],
             topic_probabilities={label: float(p) for label, p in zip(self.model.topic_labels, topic_row, strict=True)},
             urgency_probabilities={label: float(p) for label, p in zip(self.model.urgency_labels, urgency_row, strict=True)},
             model_version=self.version,
+            language=language,
         )

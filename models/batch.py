@@ -64,6 +64,7 @@ def classify_lines(
                 "queue": decision.queue,
                 "needs_review": decision.needs_review,
                 "model_version": prediction.model_version,
+                "language": prediction.language,
             }
         for n, item in parsed:
             yield results.get(n, {"line": n, "error": item})
@@ -86,7 +87,7 @@ def triage_new_cases(store: CaseStore, classifier: InquiryClassifier, tenant: Te
     each batch after it is routed (shadow mode compares another model's predictions there)."""
     routed = review = akut = 0
     while inquiries := store.new_inquiries(limit=batch_size):
-        texts = [InquiryText(i.channel.value, i.subject, i.body) for i in inquiries]
+        texts = [InquiryText(i.channel.value, i.subject, i.body, i.language) for i in inquiries]
         predictions = classifier.predict(texts)
         for inquiry, prediction in zip(inquiries, predictions, strict=True):
             decision = route(prediction, tenant, inquiry.received_at, f"{inquiry.subject or ''}\n{inquiry.body}")

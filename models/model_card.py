@@ -123,7 +123,8 @@ def render(facts: ModelCardFacts) -> str:
         "handlers; it takes no decision in a case (myndighetsutövning) and grants or refuses nothing.",
         "",
         "Not intended for: deciding the outcome of a matter, assessing people, or handling text it has not been "
-        "evaluated on (other languages than Swedish and English, other kinds of documents).",
+        "evaluated on (other kinds of documents; other languages than Swedish and English, which its language "
+        "guard never auto-routes and keeps at urgency hog or above for a person to sort).",
         "",
         "## Training data",
         "",

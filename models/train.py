@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,7 +60,7 @@ def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path
     if model_cache is None:
         raise ValueError(f"model kind {config.model_kind} needs a model cache directory")
     from models.encoder import SentenceEncoder
-    from models.provision import encoder_key, prepare_base_model
+    from models.provision import checkpoint_identity, encoder_key, prepare_base_model
 
     params = config.encoder
     base = prepare_base_model(params, model_cache, config.corpus_path())
@@ -69,8 +70,8 @@ def fit_model(config: TrainingConfig, train: list[CorpusItem], model_cache: Path
         if dev is None:
             raise ValueError("e5-finetune needs the dev split for early stopping")
         # Everything that shapes the fine-tune, and nothing that only shapes inference (quantisation, serving length).
-        key = hashlib.sha256(json.dumps([base, params.prefix, config.e5_finetune.model_dump(), config.seed,
-                                         texts, topics, urgencies]).encode()).hexdigest()[:16]
+        key = hashlib.sha256(json.dumps([checkpoint_identity(base), params.prefix, config.e5_finetune.model_dump(),
+                                         config.seed, texts, topics, urgencies]).encode()).hexdigest()[:16]
         return finetune(base, model_cache / "finetuned" / key, LabelledTexts(texts, topics, urgencies),
                         LabelledTexts(prepared_texts(dev), [i.topic for i in dev], [i.urgency for i in dev]),
                         config.e5_finetune, prefix=params.prefix, quantize=params.quantize, bfloat16=params.bfloat16,
@@ -104,6 +105,13 @@ def evaluation_sets(config: TrainingConfig) -> tuple[dict[str, list[CorpusItem]]
     return sets, missing
 
 
+def served_languages(dev: list[CorpusItem], min_support: int) -> tuple[str, ...]:
+    """The languages with at least `min_support` dev items: the ones the policy's calibration has seen enough
+    of to be trusted. A language added to the corpus is served once dev holds enough of it."""
+    counts = Counter(item.lang for item in dev)
+    return tuple(sorted(language for language, n in counts.items() if n >= min_support))
+
+
 def build_classifier(config: TrainingConfig, model: TextModel, train: list[CorpusItem], dev: list[CorpusItem],
                      red_flags: RedFlagMatcher | None) -> tuple[InquiryClassifier, dict[str, float]]:
     """Wrap a fitted model with the decision policy fitted on dev; returns it and the policy's dev report.
@@ -127,7 +135,8 @@ def build_classifier(config: TrainingConfig, model: TextModel, train: list[Corpu
         floor = float(np.quantile(familiarity.similarity(dev_texts), params.unfamiliar_quantile))
         policy = replace(policy, min_familiarity=floor)
         report["min_familiarity"] = floor
-    policy = replace(policy, review_on_member_disagreement=params.review_on_member_disagreement)
+    policy = replace(policy, review_on_member_disagreement=params.review_on_member_disagreement,
+                     served_languages=served_languages(dev, params.threshold_min_support))
     return InquiryClassifier(model, version="candidate", policy=policy, red_flags=red_flags,
                              familiarity=familiarity), report
 

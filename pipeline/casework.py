@@ -111,6 +111,7 @@ class CaseSummary(BaseModel):
     needs_review: bool | None
     restricted: bool
     claimed_by: str | None
+    language: str | None = None
     top_topics: list[tuple[str, float]] = []
 
 
@@ -127,7 +128,6 @@ class CaseDetail(CaseSummary):
     sender: str | None
     body: str
     text_is_raw: bool
-    language: str | None
     urgency_confidence: float | None
     model_version: str | None
     human_topic: str | None
@@ -161,7 +161,7 @@ def _summary_fields(row: CaseRow) -> dict[str, Any]:
     return {
         "id": row.id, "state": row.state, "queue": row.queue, "topic": row.topic, "urgency": row.urgency,
         "priority": row.priority, "due_at": _utc(row.due_at), "received_at": _utc(inquiry.received_at),
-        "channel": inquiry.channel, "subject": inquiry.subject,
+        "channel": inquiry.channel, "subject": inquiry.subject, "language": inquiry.language,
         "snippet": " ".join(inquiry.body.split())[:SNIPPET_CHARS], "topic_confidence": row.topic_confidence,
         "needs_review": row.needs_review, "restricted": bool(row.restricted), "claimed_by": row.claimed_by,
         "top_topics": [(str(code), float(p)) for code, p in top],
@@ -260,7 +260,7 @@ class CaseWork:
             return CaseDetail(
                 **fields, department=self.tenant.department_of(row.queue or ""),
                 sender=inquiry.raw_sender if raw else inquiry.sender,
-                body=inquiry.raw_body if raw else inquiry.body, text_is_raw=raw, language=inquiry.language,
+                body=inquiry.raw_body if raw else inquiry.body, text_is_raw=raw,
                 urgency_confidence=row.urgency_confidence, model_version=row.model_version,
                 human_topic=row.human_topic, human_urgency=row.human_urgency, resolution=row.resolution,
                 prediction=row.prediction, routing=row.routing, can_work=viewer.can_work(row),

@@ -44,6 +44,11 @@ class UrgencySpec(_Strict):
 URGENCY_CODES = ("akut", "hog", "normal", "lag")
 
 
+def at_least(urgency: str, floor: str) -> str:
+    """The more urgent of two urgency codes: `urgency` raised to `floor` if it is below it, never lowered."""
+    return min(urgency, floor, key=URGENCY_CODES.index)
+
+
 class Taxonomy(_Strict):
     version: str
     source: str

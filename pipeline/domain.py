@@ -49,6 +49,7 @@ class Prediction(BaseModel):
     review_reasons: list[str] = Field(default_factory=list)
     red_flags: list[str] = Field(default_factory=list, description="Red-flag rule hits, as trace lines.")
     alerts: list[str] = Field(default_factory=list, description="Who to alert at once (e.g. socialjour).")
+    language: str | None = Field(default=None, description="ISO code of the language the text is written in.")
 
     @property
     def topic_confidence(self) -> float:

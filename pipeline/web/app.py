@@ -33,6 +33,7 @@ from pipeline.casework import (
     work_engine,
 )
 from pipeline.config import TenantConfig
+from pipeline.language import language_name
 from pipeline.store import migrate
 from pipeline.users import User, UserDirectory
 
@@ -109,6 +110,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
     templates.env.filters["local"] = local
     templates.env.filters["overdue"] = overdue
+    templates.env.filters["language_name"] = language_name
     templates.env.globals.update(tenant=tenant, topic_names=config.topic_names, resolutions=RESOLUTION_CODES)
 
     app = FastAPI(title=f"kommun-triage – {tenant.name}", version="1",

@@ -108,3 +108,12 @@ def test_external_set_is_valid_and_apart_from_the_corpus(corpus, taxonomy):
     texts = [text_key(i.subject, i.body) for i in corpus + external]
     similarity = shingle_jaccard(texts)[len(corpus):, : len(corpus)]
     assert similarity.max() < NEAR_DUPLICATE_JACCARD
+
+
+def test_detected_language_is_the_labelled_one_where_it_matters(splits):
+    # Swedish and English are both served; what must never happen is a corpus text read as another language,
+    # which would send it to manual triage at raised urgency. Test split only, to keep the check quick.
+    from pipeline.language import detect_language
+
+    misread = [(i.id, detect_language(f"{i.subject or ''}\n{i.body}")) for i in splits["test"]]
+    assert [(item_id, code) for item_id, code in misread if code not in ("sv", "en")] == []

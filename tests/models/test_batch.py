@@ -28,7 +28,7 @@ def test_one_output_per_line_in_order_with_errors_in_place(tiny_classifier, tena
     assert out[4]["line"] == 5
     for record in (out[0], out[2], out[5]):
         assert set(record) == {"id", "topic", "urgency", "topic_confidence", "urgency_confidence", "queue",
-                               "needs_review", "model_version"}
+                               "needs_review", "model_version", "language"}
         assert 0 <= record["topic_confidence"] <= 1 and 0 <= record["urgency_confidence"] <= 1
         assert isinstance(record["needs_review"], bool)
         assert record["queue"] in tenant.queues

@@ -136,6 +136,26 @@ def test_low_confidence_is_sent_for_review_with_a_reason(classifier):
     assert prediction.review_reasons
 
 
+# "My husband beats me and I am afraid for my children tonight" and "my 89-year-old mother got no home care and no
+# medicine today": whatever a model makes of them, a person sorts them, and never from the bottom of the queue.
+@pytest.mark.parametrize(("language", "body"), [
+    ("ar", "زوجي يضربني وأنا خائفة على أطفالي الليلة"),
+    ("fi", "89-vuotias äitini ei saanut tänään kotipalvelua eikä lääkkeitään."),
+])
+def test_urgent_mail_in_another_language_waits_for_a_person_at_hog_or_above(classifier, language, body):
+    prediction = _predict(classifier, body)
+    assert prediction.language == language
+    assert prediction.needs_review
+    assert prediction.urgency in ("akut", "hog")
+    assert any("som modellen inte är kalibrerad för" in reason for reason in prediction.review_reasons)
+
+
+def test_swedish_mail_is_read_as_swedish(classifier):
+    prediction = _predict(classifier, "Soptunnan har inte tömts på två veckor och det luktar illa.")
+    assert prediction.language == "sv"
+    assert not any("kalibrerad" in reason for reason in prediction.review_reasons)
+
+
 def test_without_policy_the_argmax_is_used(tiny_model):
     from models.base import InquiryClassifier
 

@@ -241,6 +241,24 @@ def test_decide_sends_unfamiliar_text_and_member_disagreement_to_a_person():
                                                                  member_topics=member_topics))
 
 
+def test_text_in_a_language_the_policy_was_not_calibrated_on_waits_for_a_person_at_hog_or_above():
+    from dataclasses import replace
+
+    topic = np.array([[0.90, 0.05, 0.05]] * 4)
+    urgency = np.array([[0.01, 0.01, 0.08, 0.90]] * 3 + [[0.90, 0.04, 0.04, 0.02]])  # three 'lag', one 'akut'
+    policy = replace(_hand_policy(), served_languages=("sv", "en"))
+    swedish, arabic, undetermined, arabic_akut = policy.decide(topic, urgency, languages=["sv", "ar", "und", "ar"])
+
+    assert not swedish.needs_review and swedish.urgency == "lag"
+    assert arabic.needs_review and arabic.urgency == "hog"
+    assert arabic.review_reasons == ("texten är på arabiska, som modellen inte är kalibrerad för",)
+    assert undetermined.needs_review and undetermined.urgency == "hog"
+    assert arabic_akut.urgency == "akut"  # raised, never lowered
+    # Without the guard (a policy from before it existed), the language changes nothing.
+    unguarded = _hand_policy().decide(topic, urgency, languages=["sv", "ar", "und", "ar"])
+    assert [d.urgency for d in unguarded] == ["lag", "lag", "lag", "akut"] and not unguarded[1].needs_review
+
+
 def test_decide_rejects_matrices_of_the_wrong_width():
     with pytest.raises(ValueError):
         _hand_policy().decide(np.full((1, 4), 0.25), np.full((1, 4), 0.25))

@@ -245,7 +245,7 @@ def test_trim_keeps_seen_pieces_and_latin_characters(toy_checkpoint, tmp_path):
     assert kept == [p for p in TOY_PIECES if p not in {"中", "ư", "hej", "ll", "▁tåg"}]
     assert kept[:4] == ["<s>", "<pad>", "</s>", "<unk>"] and kept[-1] == "<mask>"
     assert (report.vocab_before, report.vocab_after, report.n_texts) == (len(TOY_PIECES), len(kept), 2)
-    assert report.kept_seen + report.kept_chars + report.kept_other == len(kept)
+    assert report.kept_seen + report.kept_chars + report.kept_scripts + report.kept_other == len(kept)
     assert report.sample_identical == 1.0
     assert _pieces(tmp_path / "trim", sample) == _pieces(toy_checkpoint, sample) == [["▁hej", "▁hall", "å"], ["▁hej"]]
     # unseen words fall back to single characters; only non-Latin characters become <unk>
@@ -277,6 +277,12 @@ def test_trim_options(toy_checkpoint, tmp_path):
     report = trim_vocabulary(toy_checkpoint, tmp_path / "common", ["hej hallå", "hej"], min_count=2, n_embed=0)
     assert report.sample_identical == 0.5
     assert _pieces(tmp_path / "common", ["hallå"]) == [["▁", "h", "a", "l", "l", "å"]]
+    # keep_scripts keeps every piece written in those scripts, seen or not: here all but the CJK one
+    report = trim_vocabulary(toy_checkpoint, tmp_path / "latin", ["hej"], keep_scripts=("latin",), n_embed=0)
+    kept = _pieces(tmp_path / "latin", ["tåg ư 中"])[0]
+    assert kept == ["▁tåg", "▁", "ư", "▁", "<unk>"]
+    assert report.kept_scripts > 0
+    assert report.kept_seen + report.kept_chars + report.kept_scripts + report.kept_other == report.vocab_after
     with pytest.raises(ValueError):
         trim_vocabulary(toy_checkpoint, toy_checkpoint, ["hej"])
 

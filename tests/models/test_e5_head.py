@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from models.e5_head import EmbeddingCache, EmbeddingHeadModel
-from models.provision import encoder_key, prepare_base_model
+from models.provision import checkpoint_identity, encoder_key, prepare_base_model
 from pipeline.config import EncoderParams, HeadParams
 from pipeline.corpus import load_split
 from pipeline.preprocess import prepare_text
@@ -55,6 +55,18 @@ def test_base_model_resolution(tmp_path):
     hub = EncoderParams(base_model="KB/bert-base-swedish-cased")
     assert prepare_base_model(hub, tmp_path) == "KB/bert-base-swedish-cased"
     assert encoder_key(hub, "a") != encoder_key(EncoderParams(base_model="x", prefix=""), "a")
+
+
+def test_a_checkpoint_rebuilt_in_the_same_folder_is_another_cache_identity(tmp_path):
+    # A new vocabulary trim writes a new tokenizer into the same folder: embeddings and fine-tunes cached for
+    # the old one must not be reused.
+    (tmp_path / "tokenizer.json").write_text('{"vocab": ["a", "b"]}', encoding="utf-8")
+    params = EncoderParams(base_model=str(tmp_path))
+    before = encoder_key(params, str(tmp_path))
+    assert encoder_key(params, str(tmp_path)) == before
+    (tmp_path / "tokenizer.json").write_text('{"vocab": ["a", "b", "c"]}', encoding="utf-8")
+    assert encoder_key(params, str(tmp_path)) != before
+    assert checkpoint_identity("KB/bert-base-swedish-cased") == "KB/bert-base-swedish-cased"
 
 
 def test_e5_head_kind_trains_and_survives_a_joblib_round_trip(tiny_bert_dir, tmp_path, tiny_config):

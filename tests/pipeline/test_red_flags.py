@@ -3,6 +3,7 @@ near misses, only ever raises urgency, puts every hit in the trace, fails fast o
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import joblib
@@ -124,10 +125,33 @@ def test_rule_fires_on_realistic_message(matcher, rule_id, text):
     assert rule_id in _rule_ids(matcher, text)
 
 
-def test_shipped_rules_cover_swedish_and_english(config):
+# The languages every shipped rule is written in: Swedish, English, and those residents most often write in besides.
+RULE_LANGUAGES = {"sv", "en", "fi", "ar", "fa", "so", "ti", "pl", "hbs", "uk"}
+# Per rule and language: messages that must fire the rule and near misses that must not (general questions, past
+# events, the same word in a harmless sense), written with the patterns by their authors.
+LANGUAGE_CASES = [json.loads(line) for line in (Path(__file__).parent / "data" / "red_flag_cases.jsonl")
+                  .read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_shipped_rules_cover_every_language(config):
     for rule in config.rules:
-        assert set(rule.languages) == {"sv", "en"}, rule.id
+        assert set(rule.languages) == RULE_LANGUAGES, rule.id
         assert rule.alert and rule.reason
+
+
+@pytest.mark.parametrize("case", LANGUAGE_CASES, ids=lambda c: f"{c['lang']}-{c['rule']}-{c['expect']}")
+def test_rule_cases_in_other_languages(matcher, case):
+    assert (case["rule"] in _rule_ids(matcher, case["text"])) is case["expect"], case["gloss"]
+
+
+def test_an_exclusion_applies_to_its_own_language_only(tmp_path):
+    # A Somali past-event context must not silence a Swedish match in the same sentence, and the other way round.
+    def somali_context(raw):
+        rule = next(r for r in raw["rules"] if r["id"] == "sjalvmord")
+        rule["unless"]["so"] = rule["unless"].get("so", []) + ["\\bsanadkii hore\\b"]
+
+    matcher = RedFlagMatcher.from_config(load_red_flags(_write_config(tmp_path, somali_context)))
+    assert "sjalvmord" in _rule_ids(matcher, "Jag vill inte leva längre, sanadkii hore var också svårt")
 
 
 @pytest.mark.parametrize(
@@ -319,25 +343,25 @@ def _write_config(tmp_path: Path, mutate) -> Path:
 
 
 def test_bad_regex_names_rule_and_pattern(tmp_path):
-    config_dir = _write_config(tmp_path, lambda raw: raw["rules"][1]["patterns"].append(r"\bhot(ar"))
+    config_dir = _write_config(tmp_path, lambda raw: raw["rules"][1]["patterns"]["sv"].append(r"\bhot(ar"))
     with pytest.raises(ConfigError, match=r"rule 'hot_vald': pattern '\\bhot\(ar' is not a valid regex"):
         load_red_flags(config_dir)
 
 
 def test_bad_unless_regex_is_rejected(tmp_path):
-    config_dir = _write_config(tmp_path, lambda raw: raw["rules"][0].setdefault("unless", []).append("[åa"))
+    config_dir = _write_config(tmp_path, lambda raw: raw["rules"][0].setdefault("unless", {}).setdefault("all", []).append("[åa"))
     with pytest.raises(ConfigError, match="rule 'sjalvmord': unless"):
         load_red_flags(config_dir)
 
 
 def test_pattern_matching_everything_is_rejected(tmp_path):
-    config_dir = _write_config(tmp_path, lambda raw: raw["rules"][0]["patterns"].append("(akut)?"))
+    config_dir = _write_config(tmp_path, lambda raw: raw["rules"][0]["patterns"]["sv"].append("(akut)?"))
     with pytest.raises(ConfigError, match="matches the empty string"):
         load_red_flags(config_dir)
 
 
 def test_patterns_that_cannot_share_one_regex_are_rejected(tmp_path):
-    config_dir = _write_config(tmp_path, lambda raw: raw["rules"][0]["patterns"].append("(?i)livet"))
+    config_dir = _write_config(tmp_path, lambda raw: raw["rules"][0]["patterns"]["sv"].append("(?i)livet"))
     with pytest.raises(ConfigError, match="rule 'sjalvmord': patterns cannot be combined"):
         load_red_flags(config_dir)
 
@@ -363,7 +387,7 @@ def test_duplicate_rule_id_is_rejected(tmp_path):
     [
         (lambda raw: raw["rules"][0].update(raise_to="normal"), "raise_to"),
         (lambda raw: raw["rules"][0].update(colour="red"), "colour"),
-        (lambda raw: raw["rules"][0].update(patterns=[]), "patterns"),
+        (lambda raw: raw["rules"][0].update(patterns={}), "patterns"),
         (lambda raw: raw["rules"][0].pop("alert"), "alert"),
     ],
     ids=["lowering-level", "unknown-field", "no-patterns", "no-alert"],

@@ -6,8 +6,10 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from pipeline.store import open_store
 from pipeline.web.app import SESSION_COOKIE, create_app
-from tests.pipeline.web.conftest import PASSWORD
+from tests.pipeline.seeding import Seed, seed_cases
+from tests.pipeline.web.conftest import PASSWORD, SEEDS
 
 
 @pytest.fixture
@@ -129,6 +131,19 @@ def test_case_page_shows_trace_prediction_and_evidence(seeded):
     assert evidence["terms"][0] == ["hål", 0.5]
     # The handler reads the full text, but the explanation is computed on the redacted text the model saw.
     assert seen[0][0] == "email" and seen[0][2] == "gata_trafik" and "[TELEFON]" in seen[0][1] and "070" not in seen[0][1]
+
+
+def test_case_page_and_queue_name_the_language_for_an_interpreter(seeded, tenant):
+    store = open_store(seeded.config.store_url)
+    arabic = seed_cases(store, tenant, [Seed("kommun_allmant", "hog", confidence=0.2,
+                                                      body="زوجي يضربني وأنا خائفة على أطفالي الليلة")],
+                        start=len(SEEDS))[0]
+    store.dispose()
+    client = _client(create_app(seeded.config), "kim")
+    assert "Språk: arabiska" in client.get(f"/cases/{arabic}").text
+    assert "boka tolk" in client.get(f"/cases/{arabic}").text
+    assert "Språk: svenska" in client.get(f"/cases/{seeded.ids['unsure']}").text
+    assert "arabiska" in client.get("/triage").text
 
 
 def test_login_form_sets_a_strict_http_only_cookie_and_refuses_foreign_redirects(app):

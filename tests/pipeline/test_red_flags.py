@@ -1,5 +1,6 @@
-"""Red flags: each rule fires on realistic messages (with and without å/ä/ö, Swedish and English), stays quiet on
-near misses, only ever raises urgency, puts every hit in the trace, fails fast on broken config, and pickles."""
+"""Red flags: each rule fires on realistic messages (with and without å/ä/ö, in Swedish, English and eight more
+languages), stays quiet on near misses, keeps each language's exclusions to its own matches, only ever raises
+urgency, puts every hit in the trace, fails fast on broken config, and pickles."""
 
 from __future__ import annotations
 

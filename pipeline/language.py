@@ -186,8 +186,9 @@ def _latin_language(words: str) -> str:
     if not confidences:
         return SWEDISH
     lowered = _WORD.findall(words.lower())
+    function_words = sum(word in _FUNCTION_WORDS for word in lowered)
     if confidences[0].language not in (Language.SWEDISH, Language.ENGLISH) and (
-            len(lowered) < _NO_FUNCTION_WORDS_MIN or any(word in _FUNCTION_WORDS for word in lowered)):
+            len(lowered) < _NO_FUNCTION_WORDS_MIN or function_words):
         # Not asked when a text of some length has none of the little words of Swedish or English: that is
         # foreign mail with a Swedish loanword ("hemtjänst"), which the full models would call Swedish.
         confidences = _second_opinion(confidences[0].language).compute_language_confidence_values(words)
@@ -202,7 +203,7 @@ def _latin_language(words: str) -> str:
                 or swedish_words > sum(word in _NORDIC_ONLY for word in lowered):
             code = SWEDISH
     if code in ("sv", "en") and len(lowered) >= _FUNCTION_WORD_MIN_WORDS \
-            and sum(word in _FUNCTION_WORDS for word in lowered) < _MIN_FUNCTION_WORD_SHARE * len(lowered):
+            and function_words < _MIN_FUNCTION_WORD_SHARE * len(lowered):
         # Swedish place names and loanwords in romanised Persian or Ukrainian fool the n-grams; a long text
         # with almost none of the little words of Swedish or English is neither.
         return UNDETERMINED

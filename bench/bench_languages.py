@@ -5,7 +5,8 @@ Scores one classifier three ways side by side, all else equal: without the langu
 Swedish and English only (the product before it read other languages), with the language guard, and with the
 guard and the red flags in every language (today's product). Per language: n, language named right, akut cases,
 akut given at least `hog` and given `akut`, cases auto-routed, of those routed to a wrong department (tenant
-mapping), and topic accuracy. The set is never trained or tuned on.
+mapping), and topic accuracy; and how many akut mails the red flags alone raise to akut. The set is never trained
+or tuned on.
 
     .venv/bin/python bench/bench_languages.py                                   # trains the configured kind
     .venv/bin/python bench/bench_languages.py --kind tfidf                      # a quick one
@@ -81,6 +82,13 @@ def main() -> None:
     }
     detected = [detect_language(f"{i['subject'] or ''}\n{i['body']}") for i in items]
     print(f"set {args.set} ({len(items)} items); model {classifier.version}; tenant {tenant.tenant}")
+    # The rules on their own, whatever the model says: how many akut mails they raise to akut, and how many others.
+    matcher = RedFlagMatcher(rules)
+    raised = [any(hit.raise_to == "akut" for hit in matcher.scan(f"{i['subject'] or ''}\n{i['body']}")) for i in items]
+    akut = [i["urgency"] == "akut" for i in items]
+    print(f"red flags alone: {sum(r and a for r, a in zip(raised, akut, strict=True))} of {sum(akut)} akut mails "
+          f"raised to akut; {sum(r and not a for r, a in zip(raised, akut, strict=True))} of "
+          f"{len(items) - sum(akut)} others")
     for name, variant in variants.items():
         started = time.perf_counter()
         predictions = variant.predict(inquiries)
